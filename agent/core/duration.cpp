@@ -1,0 +1,74 @@
+#include "agent/core/duration.hpp"
+
+#include <cctype>
+#include <cstdint>
+#include <ctime>
+#include <limits>
+
+namespace guestpulse {
+
+std::optional<Duration> parseDuration(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  std::int64_t totalMs = 0;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (!std::isdigit(static_cast<unsigned char>(text[i]))) return std::nullopt;
+    std::int64_t value = 0;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+      value = value * 10 + (text[i] - '0');
+      if (value > std::numeric_limits<std::int32_t>::max()) return std::nullopt;
+      ++i;
+    }
+    std::size_t unitStart = i;
+    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
+    std::string_view unit = text.substr(unitStart, i - unitStart);
+    std::int64_t scale = 0;
+    if (unit == "ms") scale = 1;
+    else if (unit == "s") scale = 1000;
+    else if (unit == "m") scale = 60'000;
+    else if (unit == "h") scale = 3'600'000;
+    else if (unit == "d") scale = 86'400'000;
+    else return std::nullopt;  // missing or unknown unit
+    totalMs += value * scale;
+    // Cap at 30 days: nothing in this agent waits longer, and it keeps arithmetic safe.
+    if (totalMs > 30LL * 86'400'000) return std::nullopt;
+  }
+  return Duration(totalMs);
+}
+
+std::string formatDuration(Duration d) {
+  std::int64_t ms = d.count();
+  if (ms < 0) return "-" + formatDuration(Duration(-ms));
+  if (ms == 0) return "0s";
+  if (ms < 1000) return std::to_string(ms) + "ms";
+  if (ms < 60'000) {
+    std::int64_t s = ms / 1000, rest = ms % 1000;
+    if (rest == 0) return std::to_string(s) + "s";
+    // One decimal is enough for an operator: 1.5s.
+    return std::to_string(s) + "." + std::to_string(rest / 100) + "s";
+  }
+  std::int64_t s = ms / 1000;
+  std::int64_t days = s / 86400, hours = (s % 86400) / 3600, mins = (s % 3600) / 60,
+               secs = s % 60;
+  std::string out;
+  if (days) out += std::to_string(days) + "d";
+  if (hours) out += std::to_string(hours) + "h";
+  if (mins && !days) out += std::to_string(mins) + "m";
+  if (secs && !days && !hours) out += std::to_string(secs) + "s";
+  return out;
+}
+
+std::string formatRfc3339(WallTime t) {
+  std::time_t tt = WallClock::to_time_t(t);
+  std::tm tm{};
+#ifdef _WIN32
+  gmtime_s(&tm, &tt);
+#else
+  gmtime_r(&tt, &tm);
+#endif
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace guestpulse
