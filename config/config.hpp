@@ -3,9 +3,11 @@
 // (config/guestpulse.yaml documents every key); the defaults below are the built-in
 // defaults and must equal the shipped file.
 
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agent/core/duration.hpp"
@@ -19,6 +21,8 @@ struct MetadataConfig {
   std::string endpoint = "http://169.254.169.254";  // scheme://host[:port]
   std::string hostname = "metadata.google.internal";
   Duration timeout = std::chrono::seconds(2);
+
+  bool operator==(const MetadataConfig&) const = default;
 };
 
 struct RetryConfig {
@@ -26,17 +30,23 @@ struct RetryConfig {
   Duration max = std::chrono::seconds(60);
   double multiplier = 2.0;
   int attempts = 5;
+
+  bool operator==(const RetryConfig&) const = default;
 };
 
 struct MetadataProbeConfig {
   bool enabled = true;
   Duration interval = std::chrono::seconds(30);
+
+  bool operator==(const MetadataProbeConfig&) const = default;
 };
 
 struct WorkloadCertsProbeConfig {
   Enablement enabled = Enablement::Auto;
   Duration interval = std::chrono::minutes(10);
   std::string credentialsDir = "/run/secrets/workload-spiffe-credentials";
+
+  bool operator==(const WorkloadCertsProbeConfig&) const = default;
 };
 
 struct MdsMtlsProbeConfig {
@@ -44,6 +54,8 @@ struct MdsMtlsProbeConfig {
   Duration interval = std::chrono::minutes(10);
   std::string rootCa = "/run/google-mds-mtls/root.crt";
   std::string clientCert = "/run/google-mds-mtls/client.key";
+
+  bool operator==(const MdsMtlsProbeConfig&) const = default;
 };
 
 enum class CustomProbeKind { Http, Tcp, Exec };
@@ -53,10 +65,12 @@ struct CustomProbeConfig {
   CustomProbeKind kind = CustomProbeKind::Http;
   Duration interval = std::chrono::seconds(60);
   Duration timeout = std::chrono::seconds(5);
-  std::string url;                  // http
-  int expectStatus = 200;           // http
-  std::string address;              // tcp: host:port
-  std::vector<std::string> command; // exec: argv, exit 0 = OK
+  std::string url;                   // http
+  int expectStatus = 200;            // http
+  std::string address;               // tcp: host:port
+  std::vector<std::string> command;  // exec: argv, exit 0 = OK
+
+  bool operator==(const CustomProbeConfig&) const = default;
 };
 
 struct ProbesConfig {
@@ -64,12 +78,16 @@ struct ProbesConfig {
   WorkloadCertsProbeConfig workloadCerts;
   MdsMtlsProbeConfig mdsMtls;
   std::vector<CustomProbeConfig> custom;
+
+  bool operator==(const ProbesConfig&) const = default;
 };
 
 struct GuestAttributesConfig {
   bool enabled = true;
   std::string ns = "guestpulse";  // YAML key: namespace
   Duration heartbeat = std::chrono::seconds(60);
+
+  bool operator==(const GuestAttributesConfig&) const = default;
 };
 
 struct SerialConfig {
@@ -80,10 +98,14 @@ struct SerialConfig {
   std::string device = "/dev/ttyS0";
 #endif
   Duration reminder = std::chrono::minutes(10);  // repeat a lasting failure at most this often
+
+  bool operator==(const SerialConfig&) const = default;
 };
 
 struct MetricsConfig {
   std::string listen;  // "" = off; otherwise host:port, e.g. 127.0.0.1:9464
+
+  bool operator==(const MetricsConfig&) const = default;
 };
 
 struct ReportConfig {
@@ -95,10 +117,14 @@ struct ReportConfig {
   std::string stateDir = "/var/lib/guestpulse";
 #endif
   MetricsConfig metrics;
+
+  bool operator==(const ReportConfig&) const = default;
 };
 
 struct LogConfig {
   std::string level = "info";  // trace | debug | info | warn | error | off
+
+  bool operator==(const LogConfig&) const = default;
 };
 
 struct Config {
@@ -108,6 +134,8 @@ struct Config {
   ProbesConfig probes;
   ReportConfig report;
   LogConfig log;
+
+  bool operator==(const Config&) const = default;
 };
 
 // One problem found in a config file: the YAML path (e.g. "probes.metadata.interval"),
@@ -117,10 +145,12 @@ struct ConfigProblem {
   int line = 0;
   std::string message;
   std::string toString() const;  // "line 7: probes.metadata.interval: ..."
+
+  bool operator==(const ConfigProblem&) const = default;
 };
 
 struct ConfigLoadResult {
-  std::optional<Config> config;        // set only when problems is empty
+  std::optional<Config> config;         // set only when problems is empty
   std::vector<ConfigProblem> problems;  // every problem, not just the first
 };
 
@@ -132,10 +162,47 @@ ConfigLoadResult parseConfig(const std::string& yamlText);
 ConfigLoadResult loadConfigFile(const std::string& filePath);
 
 // Applies environment overrides that the providers' own libraries honour:
-// GCE_METADATA_HOST=host[:port] replaces metadata.endpoint with http://host[:port].
+// GCE_METADATA_HOST=host[:port] replaces metadata.endpoint with http://host[:port]
+// (an empty value is ignored). The value is taken as is, like Google's libraries do;
+// call validateConfig afterwards to catch a malformed one.
 void applyEnvironmentOverrides(Config& config);
 
-std::string_view toString(Provider p);
-std::string_view toString(Enablement e);
+// YAML path -> 1-based line where it was written, as collected by parseConfig.
+using ConfigLineMap = std::map<std::string, int>;
+
+// Checks the values of a typed Config: ranges, formats, required fields, unique probe
+// names. parseConfig runs it; exposed so that a Config changed after loading (e.g. by
+// applyEnvironmentOverrides) can be checked again. A problem's line comes from `lines`
+// (the nearest written ancestor of its path), or is 0.
+std::vector<ConfigProblem> validateConfig(const Config& config, const ConfigLineMap& lines = {});
+
+// The effective config as YAML with every key, in the layout of config/guestpulse.yaml;
+// parseConfig(toYaml(c)) yields c again. For `guestpulse config show`.
+std::string toYaml(const Config& config);
+
+// A duration as config text that parseDuration reads back exactly: "30s", "1m30s",
+// "1s500ms", "0s". (formatDuration is for humans and rounds.)
+std::string formatConfigDuration(Duration d);
+
+std::string_view toString(Provider p);         // "auto", "gce", "ec2", "azure"
+std::string_view toString(Enablement e);       // "false", "true", "auto"
+std::string_view toString(CustomProbeKind k);  // "http", "tcp", "exec"
+
+// The inverses of toString, as the config file spells the values (lowercase). Booleans
+// and Enablement also take the YAML 1.1 spellings yes/no/on/off/y/n in lower, Title or
+// UPPER case, as yaml-cpp does. nullopt when the text is none of them.
+std::optional<Provider> parseProvider(std::string_view text);
+std::optional<Enablement> parseEnablement(std::string_view text);
+std::optional<CustomProbeKind> parseCustomProbeKind(std::string_view text);
+std::optional<bool> parseYamlBool(std::string_view text);
+
+// Why `text` is not a valid duration, for a problem message: "'30' needs a unit: 500ms,
+// 30s, 10m, 1h". Only meaningful when parseDuration(text) failed.
+std::string describeDurationError(std::string_view text);
+
+// The candidate closest to `word` within edit distance 2 (case and '-' vs '_' ignored),
+// for "did you mean" hints; empty when none is that close.
+std::string_view closestMatch(std::string_view word,
+                              const std::vector<std::string_view>& candidates);
 
 }  // namespace guestpulse

@@ -10,6 +10,7 @@ namespace guestpulse {
 std::optional<Duration> parseDuration(std::string_view text) {
   if (text.empty()) return std::nullopt;
   std::int64_t totalMs = 0;
+  std::int64_t previousScale = std::numeric_limits<std::int64_t>::max();
   std::size_t i = 0;
   while (i < text.size()) {
     if (!std::isdigit(static_cast<unsigned char>(text[i]))) return std::nullopt;
@@ -29,6 +30,9 @@ std::optional<Duration> parseDuration(std::string_view text) {
     else if (unit == "h") scale = 3'600'000;
     else if (unit == "d") scale = 86'400'000;
     else return std::nullopt;  // missing or unknown unit
+    // Units must come largest first, each once: "1h30m", not "30m1h" or "1s1s".
+    if (scale >= previousScale) return std::nullopt;
+    previousScale = scale;
     totalMs += value * scale;
     // Cap at 30 days: nothing in this agent waits longer, and it keeps arithmetic safe.
     if (totalMs > 30LL * 86'400'000) return std::nullopt;
@@ -38,14 +42,14 @@ std::optional<Duration> parseDuration(std::string_view text) {
 
 std::string formatDuration(Duration d) {
   std::int64_t ms = d.count();
-  if (ms < 0) return "-" + formatDuration(Duration(-ms));
+  if (ms < 0) return ms == Duration::min().count() ? "-forever" : "-" + formatDuration(Duration(-ms));
   if (ms == 0) return "0s";
   if (ms < 1000) return std::to_string(ms) + "ms";
   if (ms < 60'000) {
-    std::int64_t s = ms / 1000, rest = ms % 1000;
-    if (rest == 0) return std::to_string(s) + "s";
-    // One decimal is enough for an operator: 1.5s.
-    return std::to_string(s) + "." + std::to_string(rest / 100) + "s";
+    // One decimal is enough for an operator: 1.5s (rounded, so 1050ms is 1.1s).
+    std::int64_t tenths = (ms + 50) / 100;
+    if (tenths % 10 == 0) return std::to_string(tenths / 10) + "s";
+    return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + "s";
   }
   std::int64_t s = ms / 1000;
   std::int64_t days = s / 86400, hours = (s % 86400) / 3600, mins = (s % 3600) / 60,

@@ -1,0 +1,275 @@
+#include "agent/app/agent.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "agent/core/logging.hpp"
+#include "agent/metadata/metadata_client.hpp"
+#include "agent/net/blocking_pool.hpp"
+#include "agent/net/http_client.hpp"
+#include "agent/probes/metadata_probe.hpp"
+#include "agent/report/guest_attribute_sink.hpp"
+#include "agent/report/serial_reporter.hpp"
+#include "agent/report/serial_sink.hpp"
+#include "platform/service_host.hpp"
+
+namespace guestpulse {
+
+namespace asio = boost::asio;
+using namespace asio::experimental::awaitable_operators;
+
+struct Agent::Signals {
+  explicit Signals(asio::io_context& io) : stop(io), reload(io) {}
+  asio::signal_set stop;
+  asio::signal_set reload;
+};
+
+std::unique_ptr<MetadataClient> makeMetadataClient(const Config& config, HttpClient& http,
+                                                   UnitRandom random) {
+  auto endpoint = MetadataEndpoint::parse(config.metadata.endpoint);
+  if (!endpoint) throw std::invalid_argument("metadata.endpoint: cannot parse " + config.metadata.endpoint);
+  RetrySettings retry{config.retry.initial, config.retry.max, config.retry.multiplier,
+                      config.retry.attempts};
+  return std::make_unique<MetadataClient>(http, *endpoint, config.metadata.timeout, retry,
+                                          std::move(random));
+}
+
+std::vector<std::unique_ptr<Probe>> makeProbes(const Config& config, MetadataClient& metadata) {
+  std::vector<std::unique_ptr<Probe>> probes;
+  if (config.probes.metadata.enabled)
+    probes.push_back(std::make_unique<MetadataProbe>(metadata, config.probes.metadata.interval));
+  return probes;
+}
+
+Agent::Agent(asio::io_context& io, Config config, AgentOptions options)
+    : io_(io),
+      config_(std::move(config)),
+      options_(std::move(options)),
+      random_(options_.random ? options_.random : makeUnitRandom()),
+      pool_(std::make_unique<BlockingPool>(2)),
+      http_(std::make_unique<HttpClient>(io.get_executor(), *pool_)),
+      heartbeatTimer_(io) {
+  metadata_ = makeMetadataClient(config_, *http_, random_);
+  probes_ = makeProbes(config_, *metadata_);
+  for (const auto& probe : probes_) health_.addProbe(probe->name());
+
+  if (config_.report.serial.enabled) {
+    serial_ = std::make_unique<SerialConsoleSink>(config_.report.serial.device);
+    serialReporter_ = std::make_unique<SerialReporter>(
+        [sink = serial_.get()](std::string line) { sink->post(std::move(line)); },
+        config_.report.serial.reminder);
+  }
+  if (config_.report.guestAttributes.enabled) {
+    GuestAttributeSink::Options sinkOptions;
+    sinkOptions.ns = config_.report.guestAttributes.ns;
+    attributes_ = std::make_unique<GuestAttributeSink>(io.get_executor(), *metadata_, sinkOptions,
+                                                       metadata_->retrySettings(), random_);
+    attributes_->onDisabledChange([this](bool disabled, const std::string& detail) {
+      if (!serialReporter_ || !disabled) return;
+      serialReporter_->note("WARN", "guest attributes are disabled on this VM: " + detail,
+                            WallClock::now(), "guest_attributes.disabled",
+                            "gcloud compute instances add-metadata VM "
+                            "--metadata=enable-guest-attributes=TRUE");
+    });
+  }
+}
+
+Agent::~Agent() = default;
+
+Duration Agent::jitter(Duration base, double fraction) {
+  return base + Duration(static_cast<Duration::rep>(random_() * fraction * base.count()));
+}
+
+void Agent::start() {
+  auto log = logger("agent");
+  std::string names;
+  for (const auto& probe : probes_) names += (names.empty() ? "" : ",") + probe->name();
+  log->info("guestpulse {} starting: endpoint {}, probes [{}]", GUESTPULSE_VERSION,
+            metadata_->endpoint().display(), names);
+  if (serialReporter_)
+    serialReporter_->note("INFO", "guestpulse " GUESTPULSE_VERSION " started, probes=" + names,
+                          WallClock::now());
+
+  for (auto& probe : probes_) {
+    auto signal = std::make_unique<asio::cancellation_signal>();
+    asio::co_spawn(io_, probeLoop(*probe, signal->slot()),
+                   asio::bind_cancellation_slot(signal->slot(), asio::detached));
+    loopCancels_.push_back(std::move(signal));
+  }
+  if (attributes_) asio::co_spawn(io_, attributes_->run(), asio::detached);
+  asio::co_spawn(io_, heartbeatLoop(), asio::detached);
+  if (options_.handleSignals) handleSignals();
+  platform::notifyReady();
+}
+
+asio::awaitable<ProbeResult> Agent::runOnce(Probe& probe) {
+  ProbeRunContext context;
+  const ProbeHealth* health = health_.probe(probe.name());
+  context.alreadyFailing = health && health->known && health->state != State::Ok;
+  asio::steady_timer deadline(co_await asio::this_coro::executor);
+  deadline.expires_after(probe.deadline());
+  auto outcome = co_await (probe.run(context) ||
+                           deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
+  if (outcome.index() == 0) co_return std::get<0>(std::move(outcome));
+  co_return ProbeResult::failed(
+      "agent.probe_timeout",
+      "probe " + probe.name() + " did not finish within " + formatDuration(probe.deadline()),
+      "a step hung past every per-step timeout; report this with the agent's log");
+}
+
+asio::awaitable<void> Agent::probeLoop(Probe& probe, asio::cancellation_slot) {
+  auto log = logger("scheduler");
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  // A random stagger so a fleet rebooted together does not call in lockstep.
+  timer.expires_after(Duration(static_cast<Duration::rep>(random_() * options_.initialStagger.count())));
+  if (auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable)); ec) co_return;
+
+  int failedCycles = 0;
+  while (!stopping_) {
+    ProbeResult result = co_await runOnce(probe);
+    if (stopping_) co_return;
+    onResult(probe.name(), result);
+    failedCycles = result.state == State::Ok ? 0 : failedCycles + 1;
+    RetrySettings retry = metadata_->retrySettings();
+    Duration delay = jitter(cycleDelay(retry, probe.interval(), failedCycles), 0.1);
+    log->debug("{}: next cycle in {}", probe.name(), formatDuration(delay));
+    timer.expires_after(delay);
+    if (auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable)); ec) co_return;
+  }
+}
+
+void Agent::onResult(const std::string& name, const ProbeResult& result) {
+  auto log = logger("health");
+  Timestamp now = Timestamp::now();
+  ++cycles_;
+  lastCycleWall_ = now.wall;
+  std::optional<Transition> transition = health_.update(name, result, now);
+  if (transition) {
+    auto level = transition->to == State::Ok ? spdlog::level::info
+                 : transition->to == State::Degraded ? spdlog::level::warn
+                                                     : spdlog::level::err;
+    log->log(level, "probe {} {} -> {}{}{}", name,
+             transition->from ? toString(*transition->from) : "(start)", toString(transition->to),
+             result.cause.empty() ? "" : " " + result.cause, result.message.empty() ? "" : ": " + result.message);
+    if (serialReporter_) serialReporter_->onTransition(*transition);
+    publishAttributes(*transition);
+    platform::notifyStatus(std::string("status=") + std::string(toString(health_.overall())));
+  } else if (serialReporter_) {
+    serialReporter_->onResult(name, *health_.probe(name), now);
+  }
+  // The first heartbeat goes out with the first results, not a heartbeat period later.
+  if (attributes_ && cycles_ == 1) attributes_->set("heartbeat", formatRfc3339(now.wall));
+}
+
+void Agent::publishAttributes(const Transition& t) {
+  if (!attributes_) return;
+  const ProbeResult& r = t.result;
+  std::string value(toString(t.to));
+  if (!r.cause.empty()) value += " " + r.cause;
+  if (!r.cause.empty() && !r.message.empty()) value += ": " + r.message;
+  attributes_->set("status", std::string(toString(health_.overall())));
+  attributes_->set("probe-" + t.probe, value);
+  if (t.to != State::Ok && health_.lastFailure())
+    attributes_->set("last-failure", health_.lastFailure()->toAttribute());
+}
+
+asio::awaitable<void> Agent::heartbeatLoop() {
+  Duration period = config_.report.guestAttributes.heartbeat;
+  auto watchdog = platform::watchdogInterval();
+  if (watchdog && *watchdog / 2 < period) period = *watchdog / 2;
+  SteadyTime nextHeartbeat = SteadyClock::now() + config_.report.guestAttributes.heartbeat;
+  while (!stopping_) {
+    heartbeatTimer_.expires_after(period);
+    if (auto [ec] = co_await heartbeatTimer_.async_wait(asio::as_tuple(asio::use_awaitable)); ec)
+      co_return;
+    if (watchdog) platform::notifyWatchdog();
+    if (SteadyClock::now() + std::chrono::milliseconds(50) < nextHeartbeat) continue;
+    nextHeartbeat = SteadyClock::now() + config_.report.guestAttributes.heartbeat;
+    // The heartbeat is the time of the last completed cycle: if loops stall, it goes stale
+    // even though this timer still fires.
+    if (attributes_ && lastCycleWall_) attributes_->set("heartbeat", formatRfc3339(*lastCycleWall_));
+  }
+}
+
+void Agent::handleSignals() {
+  signals_ = std::make_unique<Signals>(io_);
+  signals_->stop.add(SIGTERM);
+  signals_->stop.add(SIGINT);
+  signals_->stop.async_wait([this](boost::system::error_code ec, int signal) {
+    if (ec) return;
+    logger("agent")->info("signal {}: stopping", signal);
+    requestStop();
+  });
+#ifdef SIGHUP
+  signals_->reload.add(SIGHUP);
+  signals_->reload.async_wait([this](boost::system::error_code ec, int) {
+    if (!ec) reload();
+  });
+#endif
+}
+
+void Agent::reload() {
+  auto log = logger("agent");
+  if (options_.configPath.empty()) {
+    log->info("SIGHUP: no config file in use; nothing to reload");
+  } else {
+    ConfigLoadResult loaded = loadConfigFile(options_.configPath);
+    if (!loaded.config) {
+      for (const auto& problem : loaded.problems)
+        log->error("reload: {}: {}", options_.configPath, problem.toString());
+      log->error("reload: keeping the running configuration");
+      if (serialReporter_)
+        serialReporter_->note("WARN", "config reload failed; keeping the running configuration",
+                              WallClock::now(), "config.invalid",
+                              "guestpulse config validate -c " + options_.configPath);
+    } else {
+      applyEnvironmentOverrides(*loaded.config);
+      setLogLevel(loaded.config->log.level);
+      if (serialReporter_) serialReporter_->setReminder(loaded.config->report.serial.reminder);
+      log->info("reload: log level and serial reminder applied; other changes take effect "
+                "on restart");
+    }
+  }
+#ifdef SIGHUP
+  if (signals_ && !stopping_)
+    signals_->reload.async_wait([this](boost::system::error_code ec, int) {
+      if (!ec) reload();
+    });
+#endif
+}
+
+void Agent::requestStop() {
+  if (stopping_) return;
+  stopping_ = true;
+  platform::notifyStopping();
+  for (auto& signal : loopCancels_) signal->emit(asio::cancellation_type::terminal);
+  heartbeatTimer_.cancel();
+  if (signals_) {
+    signals_->stop.cancel();
+    signals_->reload.cancel();
+  }
+  asio::co_spawn(io_, shutdown(), asio::detached);
+}
+
+asio::awaitable<void> Agent::shutdown() {
+  auto log = logger("agent");
+  if (attributes_) {
+    if (lastCycleWall_) attributes_->set("heartbeat", formatRfc3339(*lastCycleWall_));
+    co_await attributes_->stopAndDrain(options_.flushBound);
+    if (!attributes_->queue().empty())
+      log->warn("stopping with {} guest attribute(s) unsent", attributes_->queue().size());
+  }
+  if (serialReporter_) serialReporter_->note("INFO", "guestpulse stopping", WallClock::now());
+  if (serial_) {
+    serial_->flush(std::chrono::seconds(1));
+    serial_->stop();
+  }
+  log->info("stopped");
+}
+
+}  // namespace guestpulse

@@ -1,0 +1,126 @@
+#include "agent/app/check.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/json.hpp>
+
+#include "agent/app/agent.hpp"
+#include "agent/metadata/metadata_client.hpp"
+#include "agent/net/blocking_pool.hpp"
+#include "agent/net/http_client.hpp"
+#include "agent/probes/probe.hpp"
+
+namespace guestpulse {
+
+namespace asio = boost::asio;
+using namespace asio::experimental::awaitable_operators;
+
+State CheckReport::overall() const {
+  State s = State::Ok;
+  for (const auto& e : entries) s = worst(s, e.result.state);
+  return s;
+}
+
+int checkExitCode(const CheckReport& report) {
+  switch (report.overall()) {
+    case State::Ok: return 0;
+    case State::Degraded: return 1;
+    case State::Failed: return 2;
+  }
+  return 2;
+}
+
+CheckReport runCheck(const Config& config) {
+  asio::io_context io;
+  BlockingPool pool(2);
+  HttpClient http(io.get_executor(), pool);
+  auto metadata = makeMetadataClient(config, http, makeUnitRandom());
+  auto probes = makeProbes(config, *metadata);
+
+  CheckReport report;
+  report.endpoint = metadata->endpoint().display();
+  report.entries.resize(probes.size());
+  for (std::size_t i = 0; i < probes.size(); ++i) {
+    report.entries[i].probe = probes[i]->name();
+    asio::co_spawn(io, [&, i]() -> asio::awaitable<void> {
+      Probe& probe = *probes[i];
+      SteadyTime start = SteadyClock::now();
+      asio::steady_timer deadline(io);
+      deadline.expires_after(probe.deadline());
+      auto outcome = co_await (probe.run({}) || deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
+      report.entries[i].result =
+          outcome.index() == 0
+              ? std::get<0>(std::move(outcome))
+              : ProbeResult::failed("agent.probe_timeout",
+                                    "did not finish within " + formatDuration(probe.deadline()),
+                                    "report this with the agent's log");
+      report.entries[i].elapsed = std::chrono::duration_cast<Duration>(SteadyClock::now() - start);
+    }, asio::detached);
+  }
+  io.run();
+  return report;
+}
+
+namespace {
+
+std::string paint(const std::string& text, State state, bool color) {
+  if (!color) return text;
+  const char* code = state == State::Ok ? "\033[32m" : state == State::Degraded ? "\033[33m" : "\033[31m";
+  return code + text + "\033[0m";
+}
+
+std::string pad(std::string text, std::size_t width) {
+  if (text.size() < width) text.append(width - text.size(), ' ');
+  return text;
+}
+
+}  // namespace
+
+std::string formatCheckText(const CheckReport& report, bool color) {
+  std::size_t nameWidth = 5, causeWidth = 5;
+  for (const auto& e : report.entries) {
+    nameWidth = std::max(nameWidth, e.probe.size());
+    causeWidth = std::max(causeWidth, e.result.cause.size());
+  }
+  std::string out = "guestpulse check: metadata endpoint " + report.endpoint + "\n\n";
+  out += pad("PROBE", nameWidth + 2) + pad("STATE", 10) + pad("CAUSE", causeWidth + 2) + "MESSAGE\n";
+  for (const auto& e : report.entries) {
+    const ProbeResult& r = e.result;
+    out += pad(e.probe, nameWidth + 2) +
+           paint(pad(std::string(toString(r.state)), 10), r.state, color) +
+           pad(r.cause.empty() ? "-" : r.cause, causeWidth + 2) + r.message + "\n";
+    if (!r.fix.empty()) out += std::string(nameWidth + 2, ' ') + "fix: " + r.fix + "\n";
+  }
+  State overall = report.overall();
+  out += "\nstatus: " + paint(std::string(toString(overall)), overall, color) + "\n";
+  return out;
+}
+
+std::string formatCheckJson(const CheckReport& report) {
+  boost::json::array probes;
+  for (const auto& e : report.entries) {
+    boost::json::object p;
+    p["name"] = e.probe;
+    p["state"] = std::string(toString(e.result.state));
+    p["cause"] = e.result.cause;
+    p["message"] = e.result.message;
+    p["fix"] = e.result.fix;
+    p["elapsed_ms"] = e.elapsed.count();
+    boost::json::object details;
+    for (const auto& [k, v] : e.result.details) details[k] = v;
+    p["details"] = std::move(details);
+    probes.push_back(std::move(p));
+  }
+  boost::json::object root;
+  root["status"] = std::string(toString(report.overall()));
+  root["endpoint"] = report.endpoint;
+  root["probes"] = std::move(probes);
+  return boost::json::serialize(root) + "\n";
+}
+
+}  // namespace guestpulse

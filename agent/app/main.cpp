@@ -1,0 +1,160 @@
+// guestpulse: the command line. See `guestpulse --help` and the README.
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "agent/app/agent.hpp"
+#include "agent/app/check.hpp"
+#include "agent/core/logging.hpp"
+#include "config/config.hpp"
+#include "platform/paths.hpp"
+#include "platform/process.hpp"
+
+namespace {
+
+using namespace guestpulse;
+
+constexpr int kExitUsage = 3;
+
+// GCE_METADATA_HOST is taken as given (as Google's libraries do); a malformed value
+// only shows once the overridden config is validated again.
+bool reportEnvironmentProblems(const Config& config) {
+  auto problems = validateConfig(config);
+  if (problems.empty()) return true;
+  std::cerr << "guestpulse: invalid configuration after environment overrides "
+               "(GCE_METADATA_HOST):\n";
+  for (const auto& problem : problems) std::cerr << "  " << problem.toString() << "\n";
+  return false;
+}
+
+// Loads the config the way every subcommand does: an explicit -c must exist; without
+// -c the default path is used if present, otherwise the built-in defaults.
+std::optional<Config> loadConfigOrReport(const std::string& explicitPath, std::string& usedPath) {
+  std::string path = explicitPath;
+  if (path.empty()) {
+    std::string fallback = platform::defaultConfigPath();
+    std::error_code ec;
+    if (std::filesystem::exists(fallback, ec)) path = fallback;
+  }
+  usedPath = path;
+  if (path.empty()) {
+    Config config;
+    applyEnvironmentOverrides(config);
+    if (!reportEnvironmentProblems(config)) return std::nullopt;
+    return config;
+  }
+  ConfigLoadResult loaded = loadConfigFile(path);
+  if (!loaded.config) {
+    std::cerr << "guestpulse: invalid configuration in " << path << ":\n";
+    for (const auto& problem : loaded.problems) std::cerr << "  " << problem.toString() << "\n";
+    return std::nullopt;
+  }
+  applyEnvironmentOverrides(*loaded.config);
+  if (!reportEnvironmentProblems(*loaded.config)) return std::nullopt;
+  return loaded.config;
+}
+
+int commandRun(const std::string& configPath) {
+  std::string usedPath;
+  auto config = loadConfigOrReport(configPath, usedPath);
+  if (!config) return kExitUsage;
+  setLogLevel(config->log.level);
+  platform::ignoreBrokenPipe();
+  auto log = logger("agent");
+  log->info("configuration: {}", usedPath.empty() ? "built-in defaults" : usedPath);
+  try {
+    boost::asio::io_context io(1);
+    AgentOptions options;
+    options.configPath = usedPath;
+    Agent agent(io, *config, options);
+    agent.start();
+    io.run();
+  } catch (const std::exception& e) {
+    log->critical("cannot run: {}", e.what());
+    return 1;
+  }
+  return 0;
+}
+
+int commandCheck(const std::string& configPath, bool json) {
+  std::string usedPath;
+  auto config = loadConfigOrReport(configPath, usedPath);
+  if (!config) return kExitUsage;
+  // Diagnosis goes to stdout; the agent's own logs would only clutter it.
+  setLogLevel(json ? "off" : "warn");
+  platform::ignoreBrokenPipe();
+  try {
+    CheckReport report = runCheck(*config);
+    std::cout << (json ? formatCheckJson(report) : formatCheckText(report, platform::stdoutIsTerminal()));
+    return checkExitCode(report);
+  } catch (const std::exception& e) {
+    std::cerr << "guestpulse check: " << e.what() << "\n";
+    return kExitUsage;
+  }
+}
+
+int commandValidate(const std::string& configPath) {
+  std::string path = configPath.empty() ? platform::defaultConfigPath() : configPath;
+  ConfigLoadResult loaded = loadConfigFile(path);
+  if (!loaded.config) {
+    std::cerr << path << ": " << loaded.problems.size() << " problem(s)\n";
+    for (const auto& problem : loaded.problems) std::cerr << "  " << problem.toString() << "\n";
+    return kExitUsage;
+  }
+  std::cout << path << ": OK\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"guestpulse: a health agent for cloud VMs that says what is wrong and how to fix it"};
+  app.require_subcommand(1);
+  std::string configPath;
+  bool json = false;
+
+  auto* run = app.add_subcommand("run", "run the agent in the foreground (the service's command)");
+  run->add_option("-c,--config", configPath, "config file (default: " + platform::defaultConfigPath() + ")");
+
+  auto* check = app.add_subcommand("check", "run every probe once and print a diagnosis; exit 0 OK, 1 degraded, 2 failed, 3 usage/config error");
+  check->add_option("-c,--config", configPath, "config file");
+  check->add_flag("--json", json, "print one JSON object instead of a table");
+
+  auto* configCmd = app.add_subcommand("config", "configuration tools");
+  configCmd->require_subcommand(1);
+  auto* validate = configCmd->add_subcommand("validate", "check a config file; exit 0, or 3 naming every problem");
+  validate->add_option("-c,--config", configPath, "config file");
+
+  auto* show = configCmd->add_subcommand("show", "print the effective configuration (defaults, file and environment) as YAML");
+  show->add_option("-c,--config", configPath, "config file");
+
+  app.add_subcommand("version", "print the version");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : kExitUsage;
+  }
+
+  if (*run) return commandRun(configPath);
+  if (*check) return commandCheck(configPath, json);
+  if (*validate) return commandValidate(configPath);
+  if (*show) {
+    std::string usedPath;
+    auto config = loadConfigOrReport(configPath, usedPath);
+    if (!config) return kExitUsage;
+    std::cout << "# effective configuration from " << (usedPath.empty() ? "built-in defaults" : usedPath)
+              << "\n" << toYaml(*config);
+    return 0;
+  }
+  if (app.got_subcommand("version")) {
+    std::cout << "guestpulse " << GUESTPULSE_VERSION << "\n";
+    return 0;
+  }
+  return kExitUsage;
+}

@@ -1,0 +1,21 @@
+#pragma once
+// One named spdlog logger per component ("scheduler", "metadata", "guest-attributes",
+// "serial", ...), all writing to the same sinks: stderr (which systemd sends to the
+// journal) by default.
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <spdlog/logger.h>
+
+namespace guestpulse {
+
+// Sets the level for every component logger ("trace".."off"). Returns false for an
+// unknown level name. Safe to call again on reload.
+bool setLogLevel(std::string_view level);
+
+// The logger for a component, created on first use with the shared sinks.
+std::shared_ptr<spdlog::logger> logger(const std::string& component);
+
+}  // namespace guestpulse

@@ -1,0 +1,136 @@
+#include "agent/net/http_client.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+
+#include "agent/net/blocking_pool.hpp"
+#include "agent/net/http_exchange.hpp"
+
+namespace guestpulse {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+std::string_view toString(HttpStep step) {
+  switch (step) {
+    case HttpStep::None: return "none";
+    case HttpStep::Resolve: return "resolve";
+    case HttpStep::Connect: return "connect";
+    case HttpStep::Handshake: return "TLS handshake";
+    case HttpStep::Write: return "send request";
+    case HttpStep::Read: return "read response";
+  }
+  return "?";
+}
+
+std::optional<std::string> HttpResponse::header(std::string_view name) const {
+  auto lower = [](std::string_view s) {
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return out;
+  };
+  std::string wanted = lower(name);
+  for (const auto& [key, value] : headers)
+    if (lower(key) == wanted) return value;
+  return std::nullopt;
+}
+
+std::string HttpResult::describe(std::string_view target) const {
+  if (response) return std::string(target) + ": HTTP " + std::to_string(response->status);
+  std::string where;
+  switch (failedStep) {
+    case HttpStep::Resolve: where = "resolve " + std::string(target); break;
+    case HttpStep::Connect: where = "connect to " + (peer.empty() ? std::string(target) : peer); break;
+    case HttpStep::Handshake: where = "TLS handshake with " + (peer.empty() ? std::string(target) : peer); break;
+    case HttpStep::Write: where = "send request to " + peer; break;
+    case HttpStep::Read: where = "read response from " + peer; break;
+    case HttpStep::None: where = std::string(target); break;
+  }
+  std::string what = timedOut ? "timeout after " + formatDuration(elapsed) : error.message();
+  if (!tlsDetail.empty()) what += " (" + tlsDetail + ")";
+  return where + ": " + what;
+}
+
+namespace {
+
+struct ResolveOutcome {
+  boost::system::error_code error;
+  std::vector<tcp::endpoint> endpoints;
+};
+
+ResolveOutcome resolveBlocking(const std::string& host, std::uint16_t port) {
+  // A private io_context: the synchronous resolver only needs it as an executor.
+  asio::io_context local;
+  tcp::resolver resolver(local);
+  ResolveOutcome outcome;
+  auto results = resolver.resolve(host, std::to_string(port), outcome.error);
+  if (!outcome.error)
+    for (const auto& entry : results) outcome.endpoints.push_back(entry.endpoint());
+  return outcome;
+}
+
+}  // namespace
+
+HttpClient::HttpClient(asio::any_io_executor executor, BlockingPool& pool)
+    : executor_(std::move(executor)), pool_(pool) {}
+
+HttpClient::~HttpClient() = default;
+
+asio::awaitable<HttpResult> HttpClient::request(HttpRequest req, Duration timeout,
+                                                TlsContextProvider* tls) {
+  ExchangeClock clock(timeout);
+  HttpResult result;
+
+  std::vector<tcp::endpoint> endpoints;
+  boost::system::error_code literalError;
+  auto literal = asio::ip::make_address(req.host, literalError);
+  if (!literalError) {
+    endpoints.emplace_back(literal, req.port);
+  } else {
+    auto resolved = co_await pool_.run<ResolveOutcome>(
+        [host = req.host, port = req.port] { return resolveBlocking(host, port); },
+        clock.remaining());
+    if (!resolved) {
+      result.failedStep = HttpStep::Resolve;
+      result.timedOut = true;
+      result.error = asio::error::timed_out;
+      result.elapsed = clock.elapsed();
+      co_return result;
+    }
+    if (resolved->error || resolved->endpoints.empty()) {
+      result.failedStep = HttpStep::Resolve;
+      result.error = resolved->error ? resolved->error : asio::error::host_not_found;
+      result.elapsed = clock.elapsed();
+      co_return result;
+    }
+    endpoints = std::move(resolved->endpoints);
+  }
+  for (const auto& ep : endpoints)
+    result.resolvedAddresses.push_back(ep.address().to_string());
+
+  if (req.tls) {
+    co_return co_await exchangeTls(executor_, std::move(req), std::move(endpoints), clock, tls,
+                                   std::move(result));
+  }
+
+  beast::tcp_stream stream(executor_);
+  if (!co_await connectStream(stream, endpoints, clock, result)) co_return result;
+  co_await exchangeOver(stream, req, clock, result);
+  boost::system::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  co_return result;
+}
+
+}  // namespace guestpulse

@@ -1,0 +1,127 @@
+#pragma once
+// Internal to agent/net: the steps of one HTTP exchange, written once for any stream
+// (plain TCP or TLS over it). Every step sets its deadline from one overall budget.
+
+#include <algorithm>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+
+#include "agent/net/http_client.hpp"
+
+#ifndef GUESTPULSE_VERSION
+#define GUESTPULSE_VERSION "dev"
+#endif
+
+namespace guestpulse {
+
+class ExchangeClock {
+ public:
+  explicit ExchangeClock(Duration budget) : start_(SteadyClock::now()), deadline_(start_ + budget) {}
+  Duration remaining() const {
+    auto left = std::chrono::duration_cast<Duration>(deadline_ - SteadyClock::now());
+    return std::max(left, Duration(1));
+  }
+  Duration elapsed() const {
+    return std::chrono::duration_cast<Duration>(SteadyClock::now() - start_);
+  }
+
+ private:
+  SteadyTime start_;
+  SteadyTime deadline_;
+};
+
+inline void recordFailure(HttpResult& result, HttpStep step, boost::system::error_code ec,
+                          const ExchangeClock& clock) {
+  result.failedStep = step;
+  result.error = ec;
+  result.timedOut = ec == boost::beast::error::timeout || ec == boost::asio::error::timed_out;
+  result.elapsed = clock.elapsed();
+}
+
+// Connects `stream` to the first endpoint that accepts. Returns false (and fills
+// result) on failure.
+inline boost::asio::awaitable<bool> connectStream(
+    boost::beast::tcp_stream& stream, const std::vector<boost::asio::ip::tcp::endpoint>& endpoints,
+    const ExchangeClock& clock, HttpResult& result) {
+  namespace asio = boost::asio;
+  stream.expires_after(clock.remaining());
+  auto [ec, endpoint] = co_await stream.async_connect(endpoints, asio::as_tuple(asio::use_awaitable));
+  const auto& peerEndpoint = ec ? endpoints.back() : endpoint;
+  result.peer = peerEndpoint.address().to_string() + ":" + std::to_string(peerEndpoint.port());
+  if (ec) {
+    recordFailure(result, HttpStep::Connect, ec, clock);
+    co_return false;
+  }
+  co_return true;
+}
+
+// Writes the request and reads the response over an already connected stream.
+template <class Stream>
+boost::asio::awaitable<void> exchangeOver(Stream& stream, const HttpRequest& req,
+                                          const ExchangeClock& clock, HttpResult& result) {
+  namespace asio = boost::asio;
+  namespace beast = boost::beast;
+  namespace http = beast::http;
+
+  http::request<http::string_body> message;
+  message.method_string(req.method);
+  message.target(req.target);
+  message.version(11);
+  std::string hostHeader = req.tls && !req.tlsServerName.empty() ? req.tlsServerName : req.host;
+  bool defaultPort = (req.tls && req.port == 443) || (!req.tls && req.port == 80);
+  if (!defaultPort) hostHeader += ":" + std::to_string(req.port);
+  message.set(http::field::host, hostHeader);
+  message.set(http::field::user_agent, "guestpulse/" GUESTPULSE_VERSION);
+  message.set(http::field::connection, "close");
+  for (const auto& [name, value] : req.headers) message.set(name, value);
+  message.body() = req.body;
+  if (!req.body.empty() || req.method == "PUT" || req.method == "POST") message.prepare_payload();
+
+  beast::get_lowest_layer(stream).expires_after(clock.remaining());
+  auto [writeError, written] =
+      co_await http::async_write(stream, message, asio::as_tuple(asio::use_awaitable));
+  if (writeError) {
+    recordFailure(result, HttpStep::Write, writeError, clock);
+    co_return;
+  }
+
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(req.bodyLimit);
+  if (req.method == "HEAD") parser.skip(true);
+  beast::get_lowest_layer(stream).expires_after(clock.remaining());
+  auto [readError, read] =
+      co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+  if (readError) {
+    recordFailure(result, HttpStep::Read, readError, clock);
+    co_return;
+  }
+  auto& response = parser.get();
+  HttpResponse out;
+  out.status = static_cast<int>(response.result_int());
+  out.reason = std::string(response.reason());
+  for (const auto& field : response)
+    out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  out.body = std::move(response.body());
+  result.response = std::move(out);
+  result.elapsed = clock.elapsed();
+  beast::get_lowest_layer(stream).expires_never();
+}
+
+// Defined in tls_client.cpp so the OpenSSL templates compile in one place.
+boost::asio::awaitable<HttpResult> exchangeTls(boost::asio::any_io_executor executor,
+                                               HttpRequest req,
+                                               std::vector<boost::asio::ip::tcp::endpoint> endpoints,
+                                               ExchangeClock clock, TlsContextProvider* tls,
+                                               HttpResult result);
+
+}  // namespace guestpulse

@@ -1,0 +1,128 @@
+#include "agent/probes/metadata_diagnosis.hpp"
+
+#include <boost/asio/error.hpp>
+#include <boost/beast/http/error.hpp>
+
+namespace guestpulse {
+
+namespace asio = boost::asio;
+
+namespace {
+
+std::string attemptsNote(const MetadataResult& call) {
+  if (call.attempts.size() <= 1) return {};
+  Duration total{0};
+  for (const auto& attempt : call.attempts) total += attempt.waitedBefore + attempt.http.elapsed;
+  return " (" + std::to_string(call.attempts.size()) + " attempts over " + formatDuration(total) + ")";
+}
+
+ProbeResult diagnoseTransport(const MetadataResult& call, const MetadataCallContext& ctx) {
+  const HttpResult& http = call.last();
+  const auto& ec = http.error;
+  std::string message = ctx.what + ": " + http.describe(ctx.endpoint) + attemptsNote(call);
+
+  switch (http.failedStep) {
+    case HttpStep::Resolve:
+      return ProbeResult::failed(
+          "dns.resolve_failed", message,
+          "the metadata endpoint's name does not resolve: check /etc/hosts and the resolver "
+          "(resolv.conf), or set the endpoint to http://169.254.169.254");
+    case HttpStep::Connect:
+      if (http.timedOut || ec == asio::error::timed_out)
+        return ProbeResult::failed(
+            "net.timeout", message,
+            "nothing answered a TCP connect to " + ctx.endpoint +
+                ": look for a firewall DROP rule (iptables -S OUTPUT; nft list ruleset) "
+                "or a missing route (ip route get 169.254.169.254)");
+      if (ec == asio::error::connection_refused)
+        return ProbeResult::failed(
+            "net.connection_refused", message,
+            "the connection was actively refused: on a link-local address that is a local "
+            "firewall REJECT rule; list it with 'iptables -S OUTPUT | grep 169.254.169.254' "
+            "(or 'nft list ruleset') and remove it");
+      if (ec == asio::error::network_unreachable || ec == asio::error::host_unreachable)
+        return ProbeResult::failed(
+            "net.no_route", message,
+            "the kernel has no route to " + ctx.endpoint +
+                ": check 'ip route get 169.254.169.254'; restore the route to the metadata "
+                "server (on Windows: route /p add 169.254.169.254 mask 255.255.255.255 "
+                "<gateway>)");
+      return ProbeResult::failed("net.connect_failed", message,
+                                 "check the network path to " + ctx.endpoint);
+    case HttpStep::Handshake:
+      return ProbeResult::failed("mtls.handshake_failed", message,
+                                 "check the TLS settings of the metadata endpoint");
+    case HttpStep::Write:
+    case HttpStep::Read:
+    case HttpStep::None:
+      if (http.timedOut)
+        return ProbeResult::failed(
+            "net.timeout", message,
+            "the metadata server accepted the connection but did not answer in time: a "
+            "filtering middlebox or an overloaded host; check firewall rules and proxies");
+      if (ec == asio::error::connection_reset || ec == boost::beast::http::error::end_of_stream ||
+          ec == asio::error::eof || ec == asio::error::broken_pipe)
+        return ProbeResult::failed(
+            "net.connection_reset", message,
+            "the connection was cut before an answer: look for a firewall rule rejecting "
+            "with tcp-reset or a proxy in the path");
+      return ProbeResult::failed(
+          "mds.bad_response", message,
+          "the answer was not valid HTTP from the metadata server: look for a proxy in the path");
+  }
+  return ProbeResult::failed("net.connect_failed", message, "check the network path");
+}
+
+}  // namespace
+
+ProbeResult diagnoseMetadataCall(const MetadataResult& call, const MetadataCallContext& ctx) {
+  const HttpResult& http = call.last();
+  if (!http.ok()) return diagnoseTransport(call, ctx);
+
+  int status = http.response->status;
+  std::string answered = ctx.what + ": " + ctx.endpoint + " answered HTTP " + std::to_string(status);
+  if (!call.flavorOk) {
+    return ProbeResult::failed(
+        "proxy.intercepted",
+        answered + " without the Metadata-Flavor: Google header, so something other than the "
+                   "metadata server answered",
+        "metadata requests are being intercepted (a proxy, or an iptables REDIRECT/DNAT rule): "
+        "exempt 169.254.169.254 and metadata.google.internal from the proxy (NO_PROXY) and "
+        "check 'iptables -t nat -S OUTPUT'");
+  }
+  if (status >= 200 && status < 300) {
+    ProbeResult ok = ProbeResult::ok(ctx.what + " answered in " + formatDuration(http.elapsed) +
+                                     attemptsNote(call));
+    ok.details.emplace_back("latency_ms", std::to_string(http.elapsed.count()));
+    ok.details.emplace_back("attempts", std::to_string(call.attempts.size()));
+    return ok;
+  }
+  if (status == 503 || status == 500 || status == 502 || status == 504)
+    return ProbeResult::failed(
+        "mds.unavailable", answered + " past the retry budget" + attemptsNote(call),
+        "the metadata server is unavailable, typically during host maintenance or live "
+        "migration; guestpulse keeps retrying with backoff. If it lasts, check the VM's "
+        "maintenance events and the cloud status page");
+  if (status == 429)
+    return ProbeResult::degraded(
+        "mds.throttled", answered + " (Too Many Requests)" + attemptsNote(call),
+        "something on this VM sends too many metadata requests; find it (ss -tnp dst "
+        "169.254.169.254) and make it cache or back off; guestpulse backs off meanwhile");
+  if (status == 400)
+    return ProbeResult::failed(
+        "mds.header_rejected", answered + " (Bad Request): the request as it arrived was malformed",
+        "something between this agent and the metadata server rewrites requests (a proxy or "
+        "packet-mangling rule); check NO_PROXY and iptables -t mangle -S");
+  if (status == 403)
+    return ProbeResult::failed(
+        "proxy.intercepted",
+        answered + " (Forbidden): the server refuses forwarded requests, so the request went "
+                   "through a proxy",
+        "exempt 169.254.169.254 and metadata.google.internal from the proxy: add them to "
+        "NO_PROXY/no_proxy");
+  return ProbeResult::failed("mds.http_error", answered + attemptsNote(call),
+                             "unexpected answer from the metadata server; retry later and "
+                             "check the endpoint configuration");
+}
+
+}  // namespace guestpulse

@@ -1,0 +1,40 @@
+#pragma once
+// The write-behind queue of guest attributes. I/O-free.
+//  - coalesces by key: the latest value wins;
+//  - hands out keys by priority: status, last-failure, probe-*, others, heartbeat last;
+//  - skips a value equal to the one already delivered for that key.
+
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace guestpulse {
+
+class AttributeQueue {
+ public:
+  // Queues `value` for `key` unless the server already holds exactly that value.
+  void set(const std::string& key, const std::string& value);
+  // The most urgent pending key and its value.
+  std::optional<std::pair<std::string, std::string>> next() const;
+  // Records a successful write; the key stays pending if a newer value arrived meanwhile.
+  void delivered(const std::string& key, const std::string& value);
+  // Drops a pending value the server refused for good (e.g. 400).
+  void discard(const std::string& key, const std::string& value);
+
+  std::size_t size() const { return pending_.size(); }
+  bool empty() const { return pending_.empty(); }
+  const std::map<std::string, std::string>& pending() const { return pending_; }
+  // Forgets what was delivered so every value is written again (e.g. after the feature
+  // was re-enabled, or the server lost its state).
+  void forgetDelivered() { delivered_.clear(); }
+
+  static int priority(const std::string& key);
+
+ private:
+  std::map<std::string, std::string> pending_;
+  std::map<std::string, std::string> delivered_;
+};
+
+}  // namespace guestpulse

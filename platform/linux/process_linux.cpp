@@ -1,0 +1,12 @@
+#include "platform/process.hpp"
+
+#include <csignal>
+#include <unistd.h>
+
+namespace guestpulse::platform {
+
+void ignoreBrokenPipe() { std::signal(SIGPIPE, SIG_IGN); }
+
+bool stdoutIsTerminal() { return ::isatty(STDOUT_FILENO) == 1; }
+
+}  // namespace guestpulse::platform

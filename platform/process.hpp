@@ -1,0 +1,11 @@
+#pragma once
+// Process-wide setup and facts about how the process was started.
+
+namespace guestpulse::platform {
+
+// Writes to a closed pipe or socket must fail with an error, not kill the daemon.
+void ignoreBrokenPipe();
+// Whether standard output is a terminal (colour the `check` table only then).
+bool stdoutIsTerminal();
+
+}  // namespace guestpulse::platform

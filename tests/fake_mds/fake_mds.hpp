@@ -1,0 +1,170 @@
+#pragma once
+// A fake GCE metadata server for integration tests, end-to-end tests and the demo.
+//
+// It speaks HTTP/1.1 (keep-alive, any number of concurrent connections) and mimics the
+// observable behaviour of the real server closely enough that the agent's diagnosis can
+// be tested against it:
+//   - /computeMetadata/v1/... values, directory listings ("key" / "dir/" one per line),
+//     301 to the trailing-slash form for a directory, ?recursive=true (JSON subtree),
+//     ?alt=json, ?wait_for_change=true with last_etag= and timeout_sec=;
+//   - guest attributes: PUT/GET/DELETE instance/guest-attributes/<ns>/<key>;
+//   - 403 without `Metadata-Flavor: Google` or with `X-Forwarded-For`, 400 and close on a
+//     malformed request, Google's HTML error pages, 405 for unsupported methods;
+//   - every metadata response carries Metadata-Flavor, Server, Content-Type, ETag,
+//     X-XSS-Protection and X-Frame-Options (HTML error pages are text/html as in GCE).
+// Faults (status, latency, TCP reset, hang, missing flavor header) are injected at run
+// time through this C++ API or through the HTTP control API under /_fake/ on the same
+// listener; control requests need no flavor header, are never faulted and never logged.
+//
+// Control API (JSON in and out):
+//   POST   /_fake/faults            {"path","exact","method","status","body","latency_ms",
+//                                     "reset","hang","no_flavor","count"} or an array of them
+//   GET    /_fake/faults            the active rules with their remaining counts
+//   DELETE /_fake/faults[/<id>]     clear all rules (or one)
+//   GET    /_fake/requests[?since=<seq>]   the request log;  DELETE clears it
+//   PUT    /_fake/metadata/<path>   body = value of computeMetadata/v1/<path>; DELETE removes
+//   GET    /_fake/metadata          every value as {"<path>": "value"}
+//   GET    /_fake/guest-attributes  {"<ns>/<key>": "value"}
+//   GET    /_fake/ping              "ok"
+//
+// Threads: the server owns one io_context thread; every public member function is
+// thread-safe and may be called before start(), while running and after stop().
+//
+// Network: binds only to the addresses it is given (default 127.0.0.1, ephemeral port)
+// and never opens an outgoing connection.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace guestpulse::fake {
+
+// A numeric IP address and a port; port 0 asks for an ephemeral port.
+struct ListenAddress {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+// Parses "HOST:PORT" or "[V6]:PORT" where HOST is a numeric IPv4/IPv6 address (no names:
+// the fake must never depend on DNS). nullopt when malformed.
+std::optional<ListenAddress> parseListenAddress(std::string_view text);
+
+// One fault-injection rule. It matches a non-control request whose path (the target
+// without its query) starts with `path` (or equals it when `exactPath`) and whose method
+// equals `method` (any method when empty). The first matching rule wins and its count is
+// decremented; a rule with count -1 applies until removed.
+//
+// Effects, in order: wait `latency`; then `reset` (SO_LINGER 0 + close: the client sees a
+// TCP RST, nothing is sent) or `hang` (never answer; the connection is held until the
+// client closes it) or `status` (answer with that status and `body`, or a Google-style
+// page when `body` is empty) or answer normally. `noFlavor` strips the Metadata-Flavor
+// header from whatever answer is sent, as a transparent proxy would.
+struct FaultRule {
+  std::string path = "/";
+  bool exactPath = false;
+  std::string method;
+  std::optional<int> status;
+  std::string body;
+  std::chrono::milliseconds latency{0};
+  bool reset = false;
+  bool hang = false;
+  bool noFlavor = false;
+  int count = -1;
+  std::uint64_t id = 0;  // assigned by addFault(); ignored on input
+};
+
+// Shorthands for the common rules; `path` is a prefix as described above.
+FaultRule statusFault(int status, std::string path = "/", int count = -1);
+FaultRule latencyFault(std::chrono::milliseconds delay, std::string path = "/", int count = -1);
+FaultRule resetFault(std::string path = "/", int count = -1);
+FaultRule hangFault(std::string path = "/", int count = -1);
+FaultRule noFlavorFault(std::string path = "/", int count = -1);
+// GCE answers 403 to guest-attribute calls when enable-guest-attributes is off.
+FaultRule guestAttributesDisabledFault(int count = -1);
+
+// One non-control request, recorded when it has been read. `status` is 0 until it is
+// answered, and stays 0 for reset, hang and connections closed before the answer.
+struct RequestRecord {
+  std::uint64_t seq = 0;    // 1, 2, 3... in arrival order; never reused, even after clear
+  double tMs = 0;           // arrival, ms since start() on the steady clock
+  std::string wall;         // arrival, RFC 3339 UTC with milliseconds
+  std::string method;       // empty when the request line itself was malformed
+  std::string target;       // as sent, query included
+  int status = 0;
+  bool flavor = false;      // carried `Metadata-Flavor: Google`
+  std::string body;         // request body, truncated to 1 KiB
+  std::string fault;        // "", "status", "latency", "reset", "hang", "no_flavor",
+                            // "malformed" (400 from the parser); joined by '+'
+  double durationMs = 0;    // arrival to answer written (0 while unanswered)
+};
+
+struct Options {
+  std::string bindAddress = "127.0.0.1";
+  std::uint16_t port = 0;
+  std::vector<ListenAddress> extraListeners;  // more plain-HTTP listeners, same behaviour
+  // Seam for a later HTTPS listener with client-certificate verification (GCE's mTLS
+  // metadata endpoint): its certificate/CA options go here and the server runs the same
+  // HTTP session over a TLS stream after the handshake.
+  std::size_t requestLogCapacity = 100000;  // oldest entries are dropped beyond this
+  std::chrono::seconds maxWaitForChange{300};  // cap on timeout_sec (GCE's default is 60)
+  std::chrono::seconds idleTimeout{120};       // keep-alive connection idle limit
+  // Called on the server thread once per request, when it is answered, reset, starts
+  // hanging or fails to parse. Must not block; must not call stop().
+  std::function<void(const RequestRecord&)> onRequest;
+};
+
+class Server;  // the implementation, internal to fake_mds_lib
+
+class FakeMds {
+ public:
+  explicit FakeMds(Options options = {});
+  ~FakeMds();  // stop()
+  FakeMds(const FakeMds&) = delete;
+  FakeMds& operator=(const FakeMds&) = delete;
+
+  // Binds every listener, starts the server thread and returns once accepting.
+  // Throws std::runtime_error naming the address when a bind fails. Call at most once.
+  void start();
+  // Graceful: stops accepting, closes every connection (pending waits and hangs end),
+  // then joins the thread; forces the loop to stop if that takes more than 2 s.
+  // Idempotent.
+  void stop();
+
+  std::uint16_t port() const;                // the first listener's bound port (0 before start)
+  std::vector<std::uint16_t> ports() const;  // every listener, in Options order
+  std::string endpoint() const;              // "127.0.0.1:PORT" of the first listener
+
+  std::uint64_t addFault(FaultRule rule);  // returns the rule's id
+  bool removeFault(std::uint64_t id);
+  void clearFaults();
+  std::vector<FaultRule> faults() const;  // active rules, remaining counts
+
+  std::vector<RequestRecord> requests() const;
+  void clearRequests();
+
+  // Metadata values. `path` is relative to /computeMetadata/v1/ ("instance/id"; a leading
+  // "/computeMetadata/v1/" is accepted). Setting a value wakes wait_for_change requests.
+  // Throws std::invalid_argument for an empty path or one ending in '/'.
+  void setValue(std::string_view path, std::string value);
+  bool removeValue(std::string_view path);
+  std::optional<std::string> value(std::string_view path) const;
+  std::map<std::string, std::string> values() const;
+  // Guest attributes as {"<ns>/<key>": value}.
+  std::map<std::string, std::string> guestAttributes() const;
+
+  // Blocks until `condition()` is true or `timeout` passes; re-evaluates the condition
+  // whenever a request is logged or answered, or a value or fault changes. Returns the
+  // last evaluation. Lets tests wait for the agent without fixed sleeps.
+  bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
+
+ private:
+  std::unique_ptr<Server> impl_;
+};
+
+}  // namespace guestpulse::fake

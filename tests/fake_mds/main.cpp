@@ -1,0 +1,136 @@
+// fake-mds: the fake GCE metadata server as a program, for end-to-end tests (run inside a
+// network namespace on 169.254.169.254:80) and the README demo.
+//
+//   fake-mds [--listen HOST:PORT]... [--port-file FILE] [--quiet] [--log-requests]
+//
+// Listens on every --listen address (default 127.0.0.1:0), writes the bound port(s) to
+// --port-file once accepting, serves until SIGTERM or SIGINT, then exits 0. Exit 2 on bad
+// arguments, 1 when a listener cannot be opened.
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "tests/fake_mds/fake_mds.hpp"
+
+namespace {
+
+using guestpulse::fake::FakeMds;
+using guestpulse::fake::ListenAddress;
+using guestpulse::fake::Options;
+using guestpulse::fake::RequestRecord;
+
+// Written to a temporary name and renamed, so a script polling for the file never reads a
+// half-written port.
+bool writePortFile(const std::string& path, const std::vector<std::uint16_t>& ports) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    for (std::uint16_t port : ports) out << port << "\n";
+    if (!out.flush()) return false;
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  return !ec;
+}
+
+void logRequest(const RequestRecord& r) {
+  std::string line = "fake-mds: " + r.wall + " #" + std::to_string(r.seq) + " " +
+                     (r.method.empty() ? "-" : r.method) + " " +
+                     (r.target.empty() ? "-" : r.target) + " -> " + std::to_string(r.status);
+  char duration[32];
+  std::snprintf(duration, sizeof duration, " %.1fms", r.durationMs);
+  line += duration;
+  line += r.flavor ? " flavor" : " no-flavor";
+  if (!r.fault.empty()) line += " fault=" + r.fault;
+  line += "\n";
+  std::cerr << line << std::flush;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"fake-mds: a fake GCE metadata server with fault injection (control API under "
+               "/_fake/)"};
+  std::vector<std::string> listen;
+  std::string portFile;
+  bool quiet = false;
+  bool logRequests = false;
+  app.add_option("--listen", listen,
+                 "HOST:PORT to listen on, numeric IPv4 or [IPv6]; repeatable; port 0 picks a "
+                 "free port (default 127.0.0.1:0)")
+      ->type_name("HOST:PORT")
+      ->check(CLI::Validator(
+          [](std::string& value) -> std::string {
+            return guestpulse::fake::parseListenAddress(value)
+                       ? std::string()
+                       : "expected a numeric HOST:PORT such as 127.0.0.1:8080 or [::1]:0, got '" +
+                             value + "'";
+          },
+          "HOST:PORT"));
+  app.add_option("--port-file", portFile,
+                 "write the bound port (one line per --listen, in order) here once listening");
+  app.add_flag("--quiet", quiet, "print nothing but errors");
+  app.add_flag("--log-requests", logRequests, "print one line per metadata request on stderr");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+
+  Options options;
+  if (!listen.empty()) {
+    auto first = guestpulse::fake::parseListenAddress(listen.front());
+    options.bindAddress = first->host;
+    options.port = first->port;
+    for (std::size_t i = 1; i < listen.size(); ++i) {
+      options.extraListeners.push_back(*guestpulse::fake::parseListenAddress(listen[i]));
+    }
+  }
+  if (logRequests) options.onRequest = logRequest;
+
+  // Signals are caught on this thread's own loop; the server keeps its own thread.
+  boost::asio::io_context signalLoop;
+  boost::asio::signal_set signals(signalLoop, SIGINT, SIGTERM);
+  int caught = 0;
+  signals.async_wait([&caught](const boost::system::error_code& ec, int signo) {
+    if (!ec) caught = signo;
+  });
+
+  FakeMds server(options);
+  try {
+    server.start();
+  } catch (const std::exception& e) {
+    std::cerr << e.what() << "\n";
+    return 1;
+  }
+  std::vector<std::uint16_t> ports = server.ports();
+  if (!portFile.empty() && !writePortFile(portFile, ports)) {
+    std::cerr << "fake-mds: cannot write port file " << portFile << "\n";
+    server.stop();
+    return 1;
+  }
+  if (!quiet) {
+    std::vector<ListenAddress> all{{options.bindAddress, options.port}};
+    all.insert(all.end(), options.extraListeners.begin(), options.extraListeners.end());
+    for (std::size_t i = 0; i < all.size() && i < ports.size(); ++i) {
+      bool v6 = all[i].host.find(':') != std::string::npos;
+      std::cerr << "fake-mds: listening on http://" << (v6 ? "[" : "") << all[i].host
+                << (v6 ? "]" : "") << ":" << ports[i] << "\n";
+    }
+  }
+
+  signalLoop.run();
+  if (!quiet) std::cerr << "fake-mds: signal " << caught << ", stopping\n";
+  server.stop();
+  return 0;
+}

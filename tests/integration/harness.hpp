@@ -1,0 +1,72 @@
+#pragma once
+// Helpers for integration tests: a temporary directory, an in-process agent on its own
+// io_context thread, a subprocess runner for the real binary, and polling waits.
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include "agent/app/agent.hpp"
+#include "config/config.hpp"
+#include "tests/fake_mds/fake_mds.hpp"
+
+namespace guestpulse::testing {
+
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::string readFile(const std::filesystem::path& path);
+void writeFile(const std::filesystem::path& path, const std::string& content);
+
+// Polls `condition` every 20 ms until it holds or `timeout` passes.
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
+
+// A config for fast tests against `mds`: 1 s interval, short timeouts and backoff, serial
+// to a file in `dir`, state in `dir`.
+Config fastConfig(const fake::FakeMds& mds, const TempDir& dir);
+
+// The agent running on its own thread. Only observe it through the fake server and
+// the files it writes while it runs; counters are safe to read after stop().
+class RunningAgent {
+ public:
+  RunningAgent(Config config, AgentOptions options = {});
+  ~RunningAgent();
+  void stop();  // graceful; joins
+  Agent& agent() { return *agent_; }
+
+ private:
+  boost::asio::io_context io_;
+  std::unique_ptr<Agent> agent_;
+  std::thread thread_;
+  bool stopped_ = false;
+};
+
+// Runs a program with extra environment variables; captures nothing (redirects to files).
+struct ChildProcess {
+  int pid = -1;
+  static ChildProcess spawn(const std::vector<std::string>& argv,
+                            const std::vector<std::string>& extraEnv,
+                            const std::filesystem::path& stdoutFile,
+                            const std::filesystem::path& stderrFile);
+  bool signal(int sig) const;
+  // Waits up to `timeout`; returns the exit code, or -1 on timeout (the child is left
+  // running), or 128+signal when killed by a signal.
+  int wait(std::chrono::milliseconds timeout);
+  void killHard();
+};
+
+}  // namespace guestpulse::testing

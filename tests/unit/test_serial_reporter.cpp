@@ -1,0 +1,51 @@
+#include <catch2/catch.hpp>
+
+#include "agent/report/serial_reporter.hpp"
+
+using namespace guestpulse;
+using namespace std::chrono_literals;
+
+namespace {
+struct Harness {
+  std::vector<std::string> lines;
+  HealthModel model;
+  SerialReporter reporter{[this](std::string l) { lines.push_back(std::move(l)); }, 10min};
+  Timestamp now{SteadyTime{} + 1000h, WallTime{} + std::chrono::seconds(1795384800)};
+
+  void feed(const ProbeResult& r, Duration after) {
+    now.steady += after;
+    now.wall += after;
+    if (auto t = model.update("metadata", r, now)) reporter.onTransition(*t);
+    else reporter.onResult("metadata", *model.probe("metadata"), now);
+  }
+};
+ProbeResult missing() {
+  return ProbeResult::failed("dns.hosts_mapping_missing", "metadata.google.internal does not resolve",
+                             "add '169.254.169.254 metadata.google.internal' to /etc/hosts");
+}
+}  // namespace
+
+TEST_CASE("one line per transition in the contract's format", "[serial_reporter]") {
+  Harness h;
+  h.feed(ProbeResult::ok("answered"), 0s);
+  h.feed(missing(), 30s);
+  h.feed(missing(), 30s);
+  h.feed(ProbeResult::ok("answered"), 4min + 42s);
+  REQUIRE(h.lines.size() == 3);
+  CHECK(h.lines[1] ==
+        "guestpulse: 2026-11-22T22:00:30Z ERROR probe=metadata state=FAILED "
+        "cause=dns.hosts_mapping_missing msg=\"metadata.google.internal does not resolve\" "
+        "fix=\"add '169.254.169.254 metadata.google.internal' to /etc/hosts\"\n");
+  CHECK(h.lines[2] ==
+        "guestpulse: 2026-11-22T22:05:42Z INFO probe=metadata state=OK msg=\"recovered after 5m12s\"\n");
+}
+
+TEST_CASE("a lasting failure is repeated at most every reminder period", "[serial_reporter]") {
+  Harness h;
+  h.feed(missing(), 0s);
+  for (int i = 0; i < 60; ++i) h.feed(missing(), 30s);  // 30 minutes of failing cycles
+  // The first line plus a reminder at 10, 20 and 30 minutes.
+  REQUIRE(h.lines.size() == 4);
+  CHECK_THAT(h.lines[1], Catch::Contains("still FAILED after 10m"));
+  CHECK_THAT(h.lines[1], Catch::Contains("cause=dns.hosts_mapping_missing"));
+}
