@@ -1,0 +1,32 @@
+#pragma once
+// Which probes a configuration enables, for the daemon and for `check`: the metadata
+// probe first, then the custom probes in config order.
+
+#include <memory>
+#include <vector>
+
+#include "config/config.hpp"
+
+namespace guestpulse {
+
+class BlockingPool;
+class HttpClient;
+class MetadataClient;
+class Probe;
+namespace platform {
+class Inspector;
+}
+
+// What the probes run on. Every reference must outlive the probes built from it.
+struct ProbeDeps {
+  MetadataClient& metadata;
+  HttpClient& http;    // custom http probes
+  BlockingPool& pool;  // name resolution for custom tcp probes (exec probes get their own)
+  // The metadata probe's evidence; null = HTTP only. Shared: a pool job abandoned at its
+  // deadline may still be using it.
+  std::shared_ptr<platform::Inspector> inspector;
+};
+
+std::vector<std::unique_ptr<Probe>> makeProbes(const Config& config, const ProbeDeps& deps);
+
+}  // namespace guestpulse

@@ -1,0 +1,58 @@
+#pragma once
+// Runs a program for an exec probe: a blocking call, bounded in time, that never leaves
+// a child behind.
+//
+// Contract (runCommand):
+//  - argv is passed as is, without a shell: no globbing, quoting or variable expansion.
+//    argv[0] without a '/' is looked up in PATH;
+//  - the child gets /dev/null on stdin, one pipe on both stdout and stderr, and no other
+//    descriptor of ours; signal dispositions and the signal mask are reset to default;
+//    it runs in a process group of its own so a timeout reaches its children too;
+//  - at `timeout` the group gets SIGTERM, after `killGrace` SIGKILL; the child is always
+//    reaped (one stuck in the kernel past SIGKILL is left to a detached reaper thread, so
+//    the call itself stays bounded by timeout + killGrace + ~1.2 s);
+//  - the first `outputLimit` bytes of stdout and stderr (interleaved as written) are kept;
+//    the rest is read and dropped so the child never blocks on a full pipe. Output still
+//    held open by a background grandchild is not waited for once the child has exited;
+//  - never throws: every failure is a value in ExecResult.
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace guestpulse::platform {
+
+struct ExecRequest {
+  std::vector<std::string> argv;  // argv[0] is the program
+  std::chrono::milliseconds timeout{5000};
+  std::chrono::milliseconds killGrace{1000};  // between SIGTERM and SIGKILL
+  std::size_t outputLimit = 4096;
+};
+
+enum class ExecOutcome {
+  Exited,       // exitCode is set
+  Signaled,     // signal is set (killed by someone else, or crashed)
+  TimedOut,     // we stopped it at the timeout; signal/exitCode say how it ended
+  SpawnFailed,  // it never ran; error says why
+};
+
+struct ExecResult {
+  ExecOutcome outcome = ExecOutcome::SpawnFailed;
+  int exitCode = -1;
+  int signal = 0;
+  bool sigkilled = false;  // TimedOut: it ignored SIGTERM for killGrace
+  bool reaped = true;      // false only when the reaper thread took over
+  std::string output;      // at most outputLimit bytes
+  bool outputTruncated = false;
+  std::string error;  // SpawnFailed: "exec /usr/bin/foo: No such file or directory"
+  std::chrono::milliseconds elapsed{0};
+  int pid = -1;  // of the child, once spawned (for tests and logs)
+};
+
+ExecResult runCommand(const ExecRequest& request);
+
+// "SIGTERM", or "signal 42" when the number has no name.
+std::string signalName(int signal);
+
+}  // namespace guestpulse::platform
