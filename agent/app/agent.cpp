@@ -1,5 +1,9 @@
 #include "agent/app/agent.hpp"
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -8,14 +12,18 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "agent/app/probe_factory.hpp"
+#include "agent/app/state_store.hpp"
 #include "agent/core/logging.hpp"
 #include "agent/metadata/metadata_client.hpp"
 #include "agent/net/blocking_pool.hpp"
 #include "agent/net/http_client.hpp"
-#include "agent/probes/metadata_probe.hpp"
+#include "agent/probes/probe.hpp"
 #include "agent/report/guest_attribute_sink.hpp"
 #include "agent/report/serial_reporter.hpp"
 #include "agent/report/serial_sink.hpp"
+#include "platform/files.hpp"
+#include "platform/inspector.hpp"
 #include "platform/service_host.hpp"
 
 namespace guestpulse {
@@ -29,23 +37,6 @@ struct Agent::Signals {
   asio::signal_set reload;
 };
 
-std::unique_ptr<MetadataClient> makeMetadataClient(const Config& config, HttpClient& http,
-                                                   UnitRandom random) {
-  auto endpoint = MetadataEndpoint::parse(config.metadata.endpoint);
-  if (!endpoint) throw std::invalid_argument("metadata.endpoint: cannot parse " + config.metadata.endpoint);
-  RetrySettings retry{config.retry.initial, config.retry.max, config.retry.multiplier,
-                      config.retry.attempts};
-  return std::make_unique<MetadataClient>(http, *endpoint, config.metadata.timeout, retry,
-                                          std::move(random));
-}
-
-std::vector<std::unique_ptr<Probe>> makeProbes(const Config& config, MetadataClient& metadata) {
-  std::vector<std::unique_ptr<Probe>> probes;
-  if (config.probes.metadata.enabled)
-    probes.push_back(std::make_unique<MetadataProbe>(metadata, config.probes.metadata.interval));
-  return probes;
-}
-
 Agent::Agent(asio::io_context& io, Config config, AgentOptions options)
     : io_(io),
       config_(std::move(config)),
@@ -55,8 +46,10 @@ Agent::Agent(asio::io_context& io, Config config, AgentOptions options)
       http_(std::make_unique<HttpClient>(io.get_executor(), *pool_)),
       heartbeatTimer_(io) {
   metadata_ = makeMetadataClient(config_, *http_, random_);
-  probes_ = makeProbes(config_, *metadata_);
+  inspector_ = platform::makeInspector();
+  probes_ = makeProbes(config_, ProbeDeps{*metadata_, *http_, *pool_, inspector_});
   for (const auto& probe : probes_) health_.addProbe(probe->name());
+  restoreState();
 
   if (config_.report.serial.enabled) {
     serial_ = std::make_unique<SerialConsoleSink>(config_.report.serial.device);
@@ -67,6 +60,7 @@ Agent::Agent(asio::io_context& io, Config config, AgentOptions options)
   if (config_.report.guestAttributes.enabled) {
     GuestAttributeSink::Options sinkOptions;
     sinkOptions.ns = config_.report.guestAttributes.ns;
+    if (stateDirUsable_) sinkOptions.persistPath = statePath("guest-attributes.json");
     attributes_ = std::make_unique<GuestAttributeSink>(io.get_executor(), *metadata_, sinkOptions,
                                                        metadata_->retrySettings(), random_);
     attributes_->onDisabledChange([this](bool disabled, const std::string& detail) {
@@ -80,6 +74,53 @@ Agent::Agent(asio::io_context& io, Config config, AgentOptions options)
 }
 
 Agent::~Agent() = default;
+
+std::string Agent::statePath(const std::string& file) const {
+  return (std::filesystem::path(config_.report.stateDir) / file).string();
+}
+
+void Agent::restoreState() {
+  auto log = logger("agent");
+  if (std::string error = platform::ensureDirectory(config_.report.stateDir); !error.empty()) {
+    log->warn("state_dir unusable ({}); running without persistence", error);
+    return;
+  }
+  stateDirUsable_ = true;
+  std::ifstream in(statePath("health.json"));
+  if (!in) return;
+  std::stringstream text;
+  text << in.rdbuf();
+  int restored = healthFromJson(health_, text.str(), Timestamp::now());
+  if (restored < 0) log->warn("ignoring unreadable {}", statePath("health.json"));
+  else if (restored > 0) log->info("restored the state of {} probe(s) from {}", restored, statePath("health.json"));
+}
+
+void Agent::saveHealth() {
+  if (!stateDirUsable_) return;
+  std::string error = platform::replaceFileAtomically(statePath("health.json"),
+                                                      healthToJson(health_, WallClock::now()), true);
+  if (!error.empty()) logger("agent")->warn("cannot save health state: {}", error);
+}
+
+void Agent::writeStatusFile(Timestamp now) {
+  if (!stateDirUsable_) return;
+  StatusExtras extras;
+  extras.version = GUESTPULSE_VERSION;
+  extras.started = started_;
+  extras.endpoint = metadata_->endpoint().display();
+  if (attributes_) {
+    extras.attributesPending = attributes_->queue().size();
+    extras.attributesDisabled = attributes_->disabled();
+    extras.attributeWrites = attributes_->counters().writes;
+  }
+  if (serial_) {
+    extras.serialWritten = serial_->written();
+    extras.serialDropped = serial_->dropped();
+  }
+  std::string error = platform::replaceFileAtomically(statePath("status.json"),
+                                                      statusToJson(health_, extras, now), false);
+  if (!error.empty()) logger("agent")->debug("cannot write status file: {}", error);
+}
 
 Duration Agent::jitter(Duration base, double fraction) {
   return base + Duration(static_cast<Duration::rep>(random_() * fraction * base.count()));
@@ -156,26 +197,51 @@ void Agent::onResult(const std::string& name, const ProbeResult& result) {
     log->log(level, "probe {} {} -> {}{}{}", name,
              transition->from ? toString(*transition->from) : "(start)", toString(transition->to),
              result.cause.empty() ? "" : " " + result.cause, result.message.empty() ? "" : ": " + result.message);
+    // Health state first: if the process dies right after, the restart must know about
+    // this transition before anything else is delivered in its name.
+    saveHealth();
     if (serialReporter_) serialReporter_->onTransition(*transition);
     publishAttributes(*transition);
+    // The metadata server answers again. It may have lost what it held (a restarted
+    // server, a host after migration), so publish the whole picture, and now rather
+    // than after the write backoff.
+    if (attributes_ && name == "metadata" && transition->to == State::Ok && transition->from) {
+      publishSnapshot(now);
+      attributes_->retryNow();
+    }
     platform::notifyStatus(std::string("status=") + std::string(toString(health_.overall())));
   } else if (serialReporter_) {
     serialReporter_->onResult(name, *health_.probe(name), now);
   }
   // The first heartbeat goes out with the first results, not a heartbeat period later.
   if (attributes_ && cycles_ == 1) attributes_->set("heartbeat", formatRfc3339(now.wall));
+  writeStatusFile(now);
+}
+
+// `OK`, or `<STATE> <cause>: <message>`: the value of guest attribute probe-<name>.
+static std::string probeAttribute(State state, const ProbeResult& r) {
+  std::string value(toString(state));
+  if (!r.cause.empty()) value += " " + r.cause + (r.message.empty() ? "" : ": " + r.message);
+  return value;
 }
 
 void Agent::publishAttributes(const Transition& t) {
   if (!attributes_) return;
-  const ProbeResult& r = t.result;
-  std::string value(toString(t.to));
-  if (!r.cause.empty()) value += " " + r.cause;
-  if (!r.cause.empty() && !r.message.empty()) value += ": " + r.message;
   attributes_->set("status", std::string(toString(health_.overall())));
-  attributes_->set("probe-" + t.probe, value);
+  attributes_->set("probe-" + t.probe, probeAttribute(t.to, t.result));
   if (t.to != State::Ok && health_.lastFailure())
     attributes_->set("last-failure", health_.lastFailure()->toAttribute());
+}
+
+void Agent::publishSnapshot(Timestamp now) {
+  attributes_->forgetDelivered();
+  attributes_->set("status", std::string(toString(health_.overall())));
+  for (const auto& [probe, health] : health_.probes()) {
+    if (!health.known) continue;
+    attributes_->set("probe-" + probe, probeAttribute(health.state, health.current));
+  }
+  if (health_.lastFailure()) attributes_->set("last-failure", health_.lastFailure()->toAttribute());
+  attributes_->set("heartbeat", formatRfc3339(now.wall));
 }
 
 asio::awaitable<void> Agent::heartbeatLoop() {

@@ -29,6 +29,9 @@ class Probe;
 class GuestAttributeSink;
 class SerialConsoleSink;
 class SerialReporter;
+namespace platform {
+class Inspector;
+}
 
 struct AgentOptions {
   UnitRandom random;                      // seeded from the OS when empty
@@ -61,6 +64,11 @@ class Agent {
   boost::asio::awaitable<void> shutdown();
   void onResult(const std::string& probe, const ProbeResult& result);
   void publishAttributes(const Transition& transition);
+  void publishSnapshot(Timestamp now);
+  void restoreState();
+  void saveHealth();
+  void writeStatusFile(Timestamp now);
+  std::string statePath(const std::string& file) const;
   void handleSignals();
   void reload();
   Duration jitter(Duration base, double fraction);
@@ -72,6 +80,7 @@ class Agent {
   std::unique_ptr<BlockingPool> pool_;
   std::unique_ptr<HttpClient> http_;
   std::unique_ptr<MetadataClient> metadata_;
+  std::shared_ptr<platform::Inspector> inspector_;
   std::vector<std::unique_ptr<Probe>> probes_;
   HealthModel health_;
   std::unique_ptr<SerialConsoleSink> serial_;
@@ -81,13 +90,13 @@ class Agent {
   boost::asio::steady_timer heartbeatTimer_;
   std::optional<WallTime> lastCycleWall_;
   std::uint64_t cycles_ = 0;
+  WallTime started_ = WallClock::now();
+  bool stateDirUsable_ = false;
   bool stopping_ = false;
   struct Signals;
   std::unique_ptr<Signals> signals_;
 };
 
-// Builds the probes a config enables, for the daemon and for `check`.
-std::vector<std::unique_ptr<Probe>> makeProbes(const Config& config, MetadataClient& metadata);
 
 // Builds the metadata client for a config (endpoint parsed, GCE_METADATA_HOST applied
 // by the config loader). Throws std::invalid_argument on an endpoint that does not parse.

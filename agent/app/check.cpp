@@ -10,6 +10,8 @@
 #include <boost/json.hpp>
 
 #include "agent/app/agent.hpp"
+#include "agent/app/probe_factory.hpp"
+#include "platform/inspector.hpp"
 #include "agent/metadata/metadata_client.hpp"
 #include "agent/net/blocking_pool.hpp"
 #include "agent/net/http_client.hpp"
@@ -40,7 +42,8 @@ CheckReport runCheck(const Config& config) {
   BlockingPool pool(2);
   HttpClient http(io.get_executor(), pool);
   auto metadata = makeMetadataClient(config, http, makeUnitRandom());
-  auto probes = makeProbes(config, *metadata);
+  std::shared_ptr<platform::Inspector> inspector = platform::makeInspector();
+  auto probes = makeProbes(config, ProbeDeps{*metadata, http, pool, inspector});
 
   CheckReport report;
   report.endpoint = metadata->endpoint().display();

@@ -29,10 +29,13 @@ class BlockingPool {
   BlockingPool(const BlockingPool&) = delete;
   BlockingPool& operator=(const BlockingPool&) = delete;
 
-  // Runs `work` on the pool. Resumes with its result, or nullopt if `deadline` passed
-  // first or the awaiting coroutine was cancelled.
+  // Runs a copy of `work` on the pool. Resumes with its result, or nullopt if `deadline`
+  // passed first or the awaiting coroutine was cancelled.
+  //
+  // Pass a named std::function, never a lambda written inside the co_await expression:
+  // GCC 12 destroys capturing lambda temporaries in a co_await expression twice.
   template <class T>
-  boost::asio::awaitable<std::optional<T>> run(std::function<T()> work, Duration deadline);
+  boost::asio::awaitable<std::optional<T>> run(const std::function<T()>& work, Duration deadline);
 
   int inFlight() const { return inFlight_->load(); }
 
@@ -42,7 +45,7 @@ class BlockingPool {
 };
 
 template <class T>
-boost::asio::awaitable<std::optional<T>> BlockingPool::run(std::function<T()> work,
+boost::asio::awaitable<std::optional<T>> BlockingPool::run(const std::function<T()>& work,
                                                            Duration deadline) {
   namespace asio = boost::asio;
   auto executor = co_await asio::this_coro::executor;
@@ -56,7 +59,7 @@ boost::asio::awaitable<std::optional<T>> BlockingPool::run(std::function<T()> wo
   rendezvous->timer.expires_after(deadline);
   auto inFlight = inFlight_;
   ++*inFlight;
-  asio::post(*pool_, [rendezvous, work = std::move(work), executor, inFlight]() mutable {
+  asio::post(*pool_, [rendezvous, work, executor, inFlight]() mutable {
     T value = work();
     --*inFlight;
     // Hand the value back on the loop's thread; only that thread touches rendezvous.

@@ -99,9 +99,10 @@ asio::awaitable<HttpResult> HttpClient::request(HttpRequest req, Duration timeou
   if (!literalError) {
     endpoints.emplace_back(literal, req.port);
   } else {
-    auto resolved = co_await pool_.run<ResolveOutcome>(
-        [host = req.host, port = req.port] { return resolveBlocking(host, port); },
-        clock.remaining());
+    std::function<ResolveOutcome()> lookup = [host = req.host, port = req.port] {
+      return resolveBlocking(host, port);
+    };
+    std::optional<ResolveOutcome> resolved = co_await pool_.run<ResolveOutcome>(lookup, clock.remaining());
     if (!resolved) {
       result.failedStep = HttpStep::Resolve;
       result.timedOut = true;
