@@ -1,9 +1,8 @@
 #include "tests/fake_mds/control_api.hpp"
 
+#include <boost/json.hpp>
 #include <charconv>
 #include <stdexcept>
-
-#include <boost/json.hpp>
 
 namespace guestpulse::fake {
 namespace {

@@ -101,8 +101,8 @@ std::string etagOf(std::string_view text) {
 
 std::string rfc3339Millis(std::chrono::system_clock::time_point t) {
   std::tm tm = utcTm(t);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() %
-            1000;
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
   if (ms < 0) ms += 1000;
   char buf[64];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
@@ -124,28 +124,50 @@ std::string httpDate(std::chrono::system_clock::time_point t) {
 
 std::string_view reasonPhrase(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 413: return "Request Entity Too Large";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return status >= 500 ? "Server Error" : status >= 400 ? "Client Error" : "Unknown";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 204:
+      return "No Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 304:
+      return "Not Modified";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 411:
+      return "Length Required";
+    case 413:
+      return "Request Entity Too Large";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return status >= 500 ? "Server Error" : status >= 400 ? "Client Error" : "Unknown";
   }
 }
 
@@ -154,12 +176,23 @@ std::string htmlEscape(std::string_view text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -176,16 +209,16 @@ Reply googleErrorPage(int status, std::string_view message) {
       "  <meta name=viewport content=\"initial-scale=1, minimum-scale=1, "
       "width=device-width\">\n";
   r.body += "  <title>Error " + code + " (" + std::string(reasonPhrase(status)) + ")!!1</title>\n";
-  r.body += "  <p><b>" + code + ".</b> <ins>That" + std::string(kApostrophe) +
-            "s an error.</ins>\n";
+  r.body +=
+      "  <p><b>" + code + ".</b> <ins>That" + std::string(kApostrophe) + "s an error.</ins>\n";
   r.body += "  <p>" + std::string(message) + "  <ins>That" + std::string(kApostrophe) +
             "s all we know.</ins>\n";
   return r;
 }
 
 Reply notFoundPage(std::string_view path) {
-  return googleErrorPage(404, "The requested URL <code>" + htmlEscape(path) +
-                                  "</code> was not found on this server.");
+  return googleErrorPage(
+      404, "The requested URL <code>" + htmlEscape(path) + "</code> was not found on this server.");
 }
 
 Reply badRequestPage() {
@@ -194,8 +227,8 @@ Reply badRequestPage() {
 
 Reply methodNotAllowedPage(std::string_view method, std::string_view path) {
   return googleErrorPage(405, "The request method <code>" + htmlEscape(method) +
-                                  "</code> is inappropriate for the URL <code>" +
-                                  htmlEscape(path) + "</code>.");
+                                  "</code> is inappropriate for the URL <code>" + htmlEscape(path) +
+                                  "</code>.");
 }
 
 }  // namespace guestpulse::fake

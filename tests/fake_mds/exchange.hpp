@@ -29,16 +29,16 @@ struct Request {
   std::string rawTarget;
   Target target;
   std::string body;
-  std::string host;          // Host header, may be empty
-  bool flavor = false;       // Metadata-Flavor: Google (exact value)
-  bool forwarded = false;    // carried X-Forwarded-For
+  std::string host;        // Host header, may be empty
+  bool flavor = false;     // Metadata-Flavor: Google (exact value)
+  bool forwarded = false;  // carried X-Forwarded-For
 };
 
 struct Reply {
   int status = 200;
   std::string contentType = "application/text";
   std::string body;
-  std::string etag;           // empty: computed from body when the headers are written
+  std::string etag;             // empty: computed from body when the headers are written
   bool metadataHeaders = true;  // Metadata-Flavor, Server, ETag, X-XSS-..., X-Frame-...
   bool close = false;
   std::vector<std::pair<std::string, std::string>> extraHeaders;  // e.g. Location

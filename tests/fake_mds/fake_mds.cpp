@@ -1,10 +1,9 @@
 #include "tests/fake_mds/fake_mds.hpp"
 
+#include <boost/asio/ip/address.hpp>
 #include <charconv>
 #include <stdexcept>
 #include <utility>
-
-#include <boost/asio/ip/address.hpp>
 
 #include "tests/fake_mds/server.hpp"
 
@@ -118,9 +117,7 @@ void FakeMds::setValue(std::string_view path, std::string value) {
   impl_->store.set(checkedPath(path), std::move(value));
 }
 
-bool FakeMds::removeValue(std::string_view path) {
-  return impl_->store.remove(checkedPath(path));
-}
+bool FakeMds::removeValue(std::string_view path) { return impl_->store.remove(checkedPath(path)); }
 
 std::optional<std::string> FakeMds::value(std::string_view path) const {
   return impl_->store.get(checkedPath(path));
@@ -132,8 +129,9 @@ std::map<std::string, std::string> FakeMds::guestAttributes() const {
   return impl_->store.withPrefix("instance/guest-attributes/");
 }
 
-bool FakeMds::waitUntil(const std::function<bool()>& condition,
-                        std::chrono::milliseconds timeout) {
+std::size_t FakeMds::waitingRequests() const { return impl_->waitingRequests(); }
+
+bool FakeMds::waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
   return impl_->waitUntil(condition, timeout);
 }
 

@@ -88,20 +88,21 @@ FaultRule noFlavorFault(std::string path = "/", int count = -1);
 // GCE answers 403 to guest-attribute calls when enable-guest-attributes is off.
 FaultRule guestAttributesDisabledFault(int count = -1);
 
-// One non-control request, recorded when it has been read. `status` is 0 until it is
-// answered, and stays 0 for reset, hang and connections closed before the answer.
+// One non-control request, recorded when it has been read. `status` is 0 until the
+// answer is ready (it is logged just before being written, so a client that has its
+// answer finds it here), and stays 0 for reset, hang and connections closed first.
 struct RequestRecord {
-  std::uint64_t seq = 0;    // 1, 2, 3... in arrival order; never reused, even after clear
-  double tMs = 0;           // arrival, ms since start() on the steady clock
-  std::string wall;         // arrival, RFC 3339 UTC with milliseconds
-  std::string method;       // empty when the request line itself was malformed
-  std::string target;       // as sent, query included
+  std::uint64_t seq = 0;  // 1, 2, 3... in arrival order; never reused, even after clear
+  double tMs = 0;         // arrival, ms since start() on the steady clock
+  std::string wall;       // arrival, RFC 3339 UTC with milliseconds
+  std::string method;     // empty when the request line itself was malformed
+  std::string target;     // as sent, query included
   int status = 0;
-  bool flavor = false;      // carried `Metadata-Flavor: Google`
-  std::string body;         // request body, truncated to 1 KiB
-  std::string fault;        // "", "status", "latency", "reset", "hang", "no_flavor",
-                            // "malformed" (400 from the parser); joined by '+'
-  double durationMs = 0;    // arrival to answer written (0 while unanswered)
+  bool flavor = false;    // carried `Metadata-Flavor: Google`
+  std::string body;       // request body, truncated to 1 KiB
+  std::string fault;      // "", "status", "latency", "reset", "hang", "no_flavor",
+                          // "malformed" (400 from the parser); joined by '+'
+  double durationMs = 0;  // arrival to answer ready (0 while unanswered)
 };
 
 struct Options {
@@ -111,7 +112,7 @@ struct Options {
   // Seam for a later HTTPS listener with client-certificate verification (GCE's mTLS
   // metadata endpoint): its certificate/CA options go here and the server runs the same
   // HTTP session over a TLS stream after the handshake.
-  std::size_t requestLogCapacity = 100000;  // oldest entries are dropped beyond this
+  std::size_t requestLogCapacity = 100000;     // oldest entries are dropped beyond this
   std::chrono::seconds maxWaitForChange{300};  // cap on timeout_sec (GCE's default is 60)
   std::chrono::seconds idleTimeout{120};       // keep-alive connection idle limit
   // Called on the server thread once per request, when it is answered, reset, starts
@@ -158,9 +159,14 @@ class FakeMds {
   // Guest attributes as {"<ns>/<key>": value}.
   std::map<std::string, std::string> guestAttributes() const;
 
+  // Requests currently held by ?wait_for_change=true (their baseline ETag already taken),
+  // so a test can change a value knowing the wait will see it.
+  std::size_t waitingRequests() const;
+
   // Blocks until `condition()` is true or `timeout` passes; re-evaluates the condition
-  // whenever a request is logged or answered, or a value or fault changes. Returns the
-  // last evaluation. Lets tests wait for the agent without fixed sleeps.
+  // whenever a request is logged or answered, a value or fault changes, or a
+  // wait_for_change starts or ends. Returns the last evaluation. Lets tests wait for the
+  // agent without fixed sleeps.
   bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 
  private:

@@ -1,12 +1,11 @@
 #include "tests/fake_mds/fault_table.hpp"
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cctype>
 #include <stdexcept>
 #include <string>
 #include <utility>
-
-#include <boost/json.hpp>
 
 namespace guestpulse::fake {
 namespace {
@@ -32,7 +31,8 @@ const boost::json::value& expectKind(const boost::json::value& v, boost::json::k
 std::int64_t intField(const boost::json::value& v, std::string_view key) {
   if (v.is_int64()) return v.as_int64();
   if (v.is_uint64()) return static_cast<std::int64_t>(v.as_uint64());
-  if (v.is_double() && v.as_double() == static_cast<double>(static_cast<std::int64_t>(v.as_double())))
+  if (v.is_double() &&
+      v.as_double() == static_cast<double>(static_cast<std::int64_t>(v.as_double())))
     return static_cast<std::int64_t>(v.as_double());
   throw std::invalid_argument("fault field '" + std::string(key) + "' must be an integer");
 }
@@ -90,8 +90,8 @@ bool FaultTable::remove(std::uint64_t id) {
   std::function<void()> notify;
   {
     std::lock_guard lock(mutex_);
-    auto it = std::find_if(rules_.begin(), rules_.end(),
-                           [id](const FaultRule& r) { return r.id == id; });
+    auto it =
+        std::find_if(rules_.begin(), rules_.end(), [id](const FaultRule& r) { return r.id == id; });
     if (it == rules_.end()) return false;
     rules_.erase(it);
     notify = onChange_;

@@ -3,14 +3,13 @@
 // for the control API. Thread-safe: rules are added from test threads and consumed by
 // the server thread.
 
+#include <boost/json/value.hpp>
 #include <cstdint>
 #include <functional>
 #include <mutex>
 #include <optional>
 #include <string_view>
 #include <vector>
-
-#include <boost/json/value.hpp>
 
 #include "tests/fake_mds/fake_mds.hpp"
 

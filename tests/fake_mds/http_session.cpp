@@ -1,7 +1,5 @@
 #include "tests/fake_mds/http_session.hpp"
 
-#include <algorithm>
-#include <iostream>
 #include <utility>
 
 namespace guestpulse::fake {
@@ -41,9 +39,14 @@ Reply statusFaultReply(const FaultRule& fault, const Request& request) {
   } else if (status >= 500) {
     r = googleErrorPage(status,
                         "The server encountered an error and could not complete your request.");
-  } else {
+  } else if (status == 400) {
+    r = badRequestPage();
+  } else if (status == 401 || status == 403) {
     r = googleErrorPage(status, "Your client does not have permission to get URL <code>" +
                                     htmlEscape(request.target.path) + "</code> from this server.");
+  } else {
+    r = googleErrorPage(status, "The server cannot process the request for <code>" +
+                                    htmlEscape(request.target.path) + "</code>.");
   }
   r.etag = etagOf(r.body);
   return r;
@@ -115,16 +118,16 @@ asio::awaitable<void> HttpSession<Stream>::answerMalformed(const Parser& parser)
   std::uint64_t seq = server_.log.begin(std::move(record), std::chrono::steady_clock::now());
   Reply reply = badRequestPage();
   reply.etag = etagOf(reply.body);
-  bool written = co_await write(nullptr, reply, false, false);
-  server_.finishRequest(seq, written ? reply.status : 0);
+  server_.finishRequest(seq, reply.status);
+  co_await write(nullptr, reply, false, false);
 }
 
 template <class Stream>
 asio::awaitable<bool> HttpSession<Stream>::serve(const Request& request, bool keepAlive) {
   if (ControlApi::isControlPath(request.target.path)) {
     Reply reply = server_.controlApi.handle(request);
-    bool written = co_await write(&request, reply, keepAlive, false);
-    co_return written && keepAlive;
+    bool again = co_await write(&request, reply, keepAlive, false) && keepAlive;
+    co_return again;
   }
 
   std::optional<FaultRule> fault = server_.faults.take(request.method, request.target.path);
@@ -164,9 +167,12 @@ asio::awaitable<bool> HttpSession<Stream>::serve(const Request& request, bool ke
       co_return false;
     }
   }
+  // Logged before the write, so that a client holding the answer always finds it in
+  // the log (tests check the log right after their request returns).
+  server_.finishRequest(seq, reply.status);
   bool written = co_await write(&request, reply, keepAlive, fault && fault->noFlavor);
-  server_.finishRequest(seq, written ? reply.status : 0);
-  co_return written && keepAlive && !reply.close;
+  bool again = written && keepAlive && !reply.close;
+  co_return again;
 }
 
 template <class Stream>
@@ -177,6 +183,11 @@ asio::awaitable<void> HttpSession<Stream>::waitForChange(const Request& request,
   const std::string baseline = wait.lastEtag.value_or(reply.etag);
   if (baseline != reply.etag) co_return;
   const auto deadline = std::chrono::steady_clock::now() + wait.timeout;
+  server_.countWaiting(+1);
+  struct Uncount {
+    Server& server;
+    ~Uncount() { server.countWaiting(-1); }
+  } uncount{server_};
   while (!aborted_ && std::chrono::steady_clock::now() < deadline) {
     // Changes are announced on this thread (wakeWaiters is posted), so registering and
     // starting the wait without yielding in between cannot miss one.
@@ -201,7 +212,8 @@ asio::awaitable<bool> HttpSession<Stream>::write(const Request* request, const R
   // Header order follows GCE's answers, for anyone comparing captures.
   if (reply.metadataHeaders && !noFlavor) res.set("Metadata-Flavor", "Google");
   res.set(http::field::content_type, reply.contentType);
-  if (reply.metadataHeaders) res.set(http::field::etag, reply.etag.empty() ? etagOf(reply.body) : reply.etag);
+  if (reply.metadataHeaders)
+    res.set(http::field::etag, reply.etag.empty() ? etagOf(reply.body) : reply.etag);
   res.set(http::field::date, httpDate(std::chrono::system_clock::now()));
   if (reply.metadataHeaders) res.set(http::field::server, "Metadata Server for VM");
   for (const auto& [name, value] : reply.extraHeaders) res.set(name, value);

@@ -7,17 +7,16 @@
 // the lowest layer (a beast::tcp_stream) is used directly, for deadlines, RST and hang.
 // Lives on the server's io_context thread; included only by server.cpp.
 
-#include <chrono>
-#include <cstdint>
-#include <optional>
-#include <string>
-
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
 
 #include "tests/fake_mds/exchange.hpp"
 #include "tests/fake_mds/server.hpp"

@@ -7,6 +7,9 @@
 // --port-file once accepting, serves until SIGTERM or SIGINT, then exits 0. Exit 2 on bad
 // arguments, 1 when a listener cannot be opened.
 
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -14,10 +17,6 @@
 #include <iostream>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 
 #include "tests/fake_mds/fake_mds.hpp"
 
@@ -58,8 +57,9 @@ void logRequest(const RequestRecord& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"fake-mds: a fake GCE metadata server with fault injection (control API under "
-               "/_fake/)"};
+  CLI::App app{
+      "fake-mds: a fake GCE metadata server with fault injection (control API under "
+      "/_fake/)"};
   std::vector<std::string> listen;
   std::string portFile;
   bool quiet = false;

@@ -1,10 +1,9 @@
 #include "tests/fake_mds/metadata_api.hpp"
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cctype>
 #include <charconv>
-
-#include <boost/json.hpp>
 
 namespace guestpulse::fake {
 namespace {
@@ -47,9 +46,11 @@ Reply redirect(const Request& request, const std::string& location) {
   Reply r;
   r.status = 301;
   r.contentType = "text/html; charset=UTF-8";
-  r.body = "<HTML><HEAD><meta http-equiv=\"content-type\" content=\"text/html;charset=utf-8\">\n"
-           "<TITLE>301 Moved</TITLE></HEAD><BODY>\n<H1>301 Moved</H1>\nThe document has moved\n"
-           "<A HREF=\"" + htmlEscape(url) + "\">here</A>.\r\n</BODY></HTML>\r\n";
+  r.body =
+      "<HTML><HEAD><meta http-equiv=\"content-type\" content=\"text/html;charset=utf-8\">\n"
+      "<TITLE>301 Moved</TITLE></HEAD><BODY>\n<H1>301 Moved</H1>\nThe document has moved\n"
+      "<A HREF=\"" +
+      htmlEscape(url) + "\">here</A>.\r\n</BODY></HTML>\r\n";
   r.extraHeaders.emplace_back("Location", std::move(url));
   return withEtag(std::move(r));
 }
@@ -105,12 +106,10 @@ boost::json::value subtreeJson(const MetadataTree& tree, const std::string& dir)
   std::vector<std::string> children = visibleChildren(tree, dir);
   bool keep = keepsNames(dir);
   // network-interfaces/0/, 1/ ... become a JSON array, as in GCE.
-  bool array = !children.empty() && std::all_of(children.begin(), children.end(),
-                                                [](const std::string& c) {
-                                                  return c.ends_with('/') &&
-                                                         isNumber(std::string_view(c).substr(
-                                                             0, c.size() - 1));
-                                                });
+  bool array =
+      !children.empty() && std::all_of(children.begin(), children.end(), [](const std::string& c) {
+        return c.ends_with('/') && isNumber(std::string_view(c).substr(0, c.size() - 1));
+      });
   if (array) {
     std::sort(children.begin(), children.end(), [](const std::string& a, const std::string& b) {
       return std::stol(a) < std::stol(b);
@@ -199,7 +198,8 @@ Reply MetadataApi::read(const Request& request, const std::string& rel) const {
 Reply MetadataApi::writeGuestAttribute(const Request& request, const std::string& rel) const {
   std::string_view rest = std::string_view(rel).substr(kGuestAttributes.size());
   std::size_t slash = rest.find('/');
-  bool shaped = slash != std::string_view::npos && rest.find('/', slash + 1) == std::string_view::npos;
+  bool shaped =
+      slash != std::string_view::npos && rest.find('/', slash + 1) == std::string_view::npos;
   if (!shaped || !validAttributeName(rest.substr(0, slash)) ||
       !validAttributeName(rest.substr(slash + 1))) {
     if (rest.empty() || rest.ends_with('/')) {

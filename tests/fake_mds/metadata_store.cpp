@@ -17,8 +17,7 @@ bool MetadataTree::isDirectory(const std::string& dir) const {
 
 std::vector<std::string> MetadataTree::children(const std::string& dir) const {
   std::set<std::string> names;
-  for (auto it = values.lower_bound(dir); it != values.end() && it->first.starts_with(dir);
-       ++it) {
+  for (auto it = values.lower_bound(dir); it != values.end() && it->first.starts_with(dir); ++it) {
     std::string_view rest = std::string_view(it->first).substr(dir.size());
     std::size_t slash = rest.find('/');
     names.insert(std::string(slash == std::string_view::npos ? rest : rest.substr(0, slash + 1)));
@@ -77,8 +76,8 @@ std::string normalizeMetadataPath(std::string_view path) {
 
 MetadataStore::MetadataStore() {
   tree_.values = defaultMetadata();
-  tree_.fixedDirs = {"instance/", "instance/attributes/", "instance/guest-attributes/",
-                     "project/", "project/attributes/"};
+  tree_.fixedDirs = {"instance/", "instance/attributes/", "instance/guest-attributes/", "project/",
+                     "project/attributes/"};
 }
 
 MetadataTree MetadataStore::snapshot() const {

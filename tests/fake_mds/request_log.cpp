@@ -1,12 +1,11 @@
 #include "tests/fake_mds/request_log.hpp"
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cstdio>
 #include <string>
 #include <string_view>
 #include <utility>
-
-#include <boost/json.hpp>
 
 #include "tests/fake_mds/exchange.hpp"
 
@@ -22,7 +21,11 @@ std::string loggableBody(std::string_view body) {
   std::size_t limit = std::min(body.size(), kMaxLoggedBody);
   for (std::size_t i = 0; i < limit;) {
     auto c = static_cast<unsigned char>(body[i]);
-    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    std::size_t len = c < 0x80           ? 1
+                      : (c >> 5) == 0x6  ? 2
+                      : (c >> 4) == 0xE  ? 3
+                      : (c >> 3) == 0x1E ? 4
+                                         : 0;
     bool valid = len > 0 && i + len <= body.size();
     for (std::size_t k = 1; valid && k < len; ++k)
       valid = (static_cast<unsigned char>(body[i + k]) & 0xC0) == 0x80;

@@ -1,9 +1,5 @@
 #include "tests/fake_mds/server.hpp"
 
-#include <iostream>
-#include <stdexcept>
-#include <utility>
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -12,6 +8,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <iostream>
+#include <stdexcept>
+#include <utility>
 
 #include "tests/fake_mds/http_session.hpp"
 
@@ -25,8 +24,7 @@ namespace {
 constexpr std::chrono::seconds kStopGrace{2};
 }
 
-Server::Server(Options options)
-    : log(options.requestLogCapacity), options_(std::move(options)) {
+Server::Server(Options options) : log(options.requestLogCapacity), options_(std::move(options)) {
   // Value changes may come from any thread; waiters live on the io thread, so the wake-up
   // is posted there. The event signal serves waitUntil() on test threads.
   store.setOnChange([this] {
@@ -49,8 +47,7 @@ void Server::start() {
   if (started_) throw std::logic_error("FakeMds::start() called twice");
 
   std::vector<ListenAddress> addresses{{options_.bindAddress, options_.port}};
-  addresses.insert(addresses.end(), options_.extraListeners.begin(),
-                   options_.extraListeners.end());
+  addresses.insert(addresses.end(), options_.extraListeners.begin(), options_.extraListeners.end());
   for (const ListenAddress& address : addresses) {
     std::string where = address.host + ":" + std::to_string(address.port);
     error_code ec;
@@ -100,8 +97,7 @@ std::vector<std::uint16_t> Server::ports() const {
   return ports_;
 }
 
-bool Server::waitUntil(const std::function<bool()>& condition,
-                              std::chrono::milliseconds timeout) {
+bool Server::waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::unique_lock lock(eventMutex_);
   for (;;) {
@@ -126,6 +122,11 @@ void Server::finishRequest(std::uint64_t seq, int status) {
   } catch (const std::exception& e) {
     std::cerr << "fake-mds: onRequest callback threw: " << e.what() << "\n";
   }
+}
+
+void Server::countWaiting(int delta) {
+  waiting_ += static_cast<std::size_t>(delta);
+  signalEvent();
 }
 
 void Server::signalEvent() {

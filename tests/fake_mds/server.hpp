@@ -6,6 +6,10 @@
 // waiters_, acceptors_ and stopping_ belong to the io_context thread (the acceptors are
 // only touched elsewhere before the thread starts).
 
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -14,10 +18,6 @@
 #include <thread>
 #include <unordered_set>
 #include <vector>
-
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 
 #include "tests/fake_mds/control_api.hpp"
 #include "tests/fake_mds/fake_mds.hpp"
@@ -63,6 +63,9 @@ class Server {
   }
   void addWaiter(SessionBase* s) { waiters_.insert(s); }
   void removeWaiter(SessionBase* s) { waiters_.erase(s); }
+  // A wait_for_change request starts (+1) or ends (-1) holding its answer.
+  void countWaiting(int delta);
+  std::size_t waitingRequests() const { return waiting_.load(); }
   // Completes a log entry and reports it to Options::onRequest.
   void finishRequest(std::uint64_t seq, int status);
 
@@ -78,6 +81,7 @@ class Server {
   std::mutex eventMutex_;
   std::condition_variable eventCv_;
   std::uint64_t eventCount_ = 0;
+  std::atomic<std::size_t> waiting_{0};
 
   std::unordered_set<SessionBase*> sessions_;
   std::unordered_set<SessionBase*> waiters_;

@@ -1,8 +1,14 @@
 // Self-test of the fake metadata server (tests/fake_mds), with raw Beast clients on
 // loopback port 0 — never the agent's own client, which the fake exists to test.
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -12,17 +18,10 @@
 #include <string>
 #include <thread>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/json.hpp>
-
 #include "tests/fake_mds/fake_mds.hpp"
 
 #if !defined(_WIN32)
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -92,9 +91,8 @@ class Client {
   Response sendRaw(const std::string& bytes) {
     Response out;
     out.ec = run([&](auto done) {
-      asio::async_write(stream_, asio::buffer(bytes), [done](error_code ec, std::size_t) {
-        done(ec);
-      });
+      asio::async_write(stream_, asio::buffer(bytes),
+                        [done](error_code ec, std::size_t) { done(ec); });
     });
     if (!out.ec) out = read();
     return out;
@@ -103,9 +101,7 @@ class Client {
   Response read() {
     Response out;
     out.ec = run([&](auto done) {
-      http::async_read(stream_, buffer_, out.msg, [done](error_code ec, std::size_t) {
-        done(ec);
-      });
+      http::async_read(stream_, buffer_, out.msg, [done](error_code ec, std::size_t) { done(ec); });
     });
     return out;
   }
@@ -232,7 +228,8 @@ TEST_CASE_METHOD(Running, "fake-mds round-trips guest attributes", "[fake_mds]")
   CHECK(got.msg.body() == "DEGRADED");
   CHECK(c.get("/computeMetadata/v1/instance/guest-attributes/guestpulse/").msg.body() ==
         "status\n");
-  CHECK(mds.guestAttributes() == std::map<std::string, std::string>{{"guestpulse/status", "DEGRADED"}});
+  CHECK(mds.guestAttributes() ==
+        std::map<std::string, std::string>{{"guestpulse/status", "DEGRADED"}});
 
   // A PUT without the flavor header is refused like any other request.
   CHECK(c.request(http::verb::put, key, false, "OK").status() == 403);
@@ -370,7 +367,7 @@ TEST_CASE_METHOD(Running, "fake-mds wait_for_change wakes on a PUT", "[fake_mds]
       return client().get(key + "?wait_for_change=true&timeout_sec=5&last_etag=" + etag);
     });
     // Wait until the fake holds the request, so the PUT really is the change it sees.
-    REQUIRE(mds.waitUntil([&] { return mds.requests().size() == 3; }, 2s));
+    REQUIRE(mds.waitUntil([&] { return mds.waitingRequests() == 1; }, 2s));
     auto put = std::chrono::steady_clock::now();
     CHECK(c.request(http::verb::put, key, true, "two").status() == 200);
     Response woke = waiting.get();
@@ -383,9 +380,12 @@ TEST_CASE_METHOD(Running, "fake-mds wait_for_change wakes on a PUT", "[fake_mds]
     auto waiting = std::async(std::launch::async, [&] {
       return client().get(key + "?wait_for_change=true&timeout_sec=5");
     });
-    REQUIRE(mds.waitUntil([&] { return mds.requests().size() == 3; }, 2s));
+    // Without last_etag the baseline is whatever the value is when the fake parks the
+    // request, so change it only once it is parked.
+    REQUIRE(mds.waitUntil([&] { return mds.waitingRequests() == 1; }, 2s));
     mds.setValue("instance/guest-attributes/ns/k", "three");
     CHECK(waiting.get().msg.body() == "three");
+    CHECK(mds.waitingRequests() == 0);
   }
   SECTION("a stale last_etag answers at once") {
     Response r = c.get(key + "?wait_for_change=true&last_etag=0000000000000000");
@@ -468,11 +468,10 @@ TEST_CASE_METHOD(Running, "fake-mds control API over HTTP", "[fake_mds]") {
   CHECK(mds.faults().size() == 2);
   mds.clearFaults();
 
-  const std::string cert =
-      "/computeMetadata/v1/instance/attributes/enable-workload-certificate";
+  const std::string cert = "/computeMetadata/v1/instance/attributes/enable-workload-certificate";
   CHECK(c.get(cert).status() == 404);
-  CHECK(c.request(http::verb::put, "/_fake/metadata/instance/attributes/enable-workload-certificate",
-                  false, "true")
+  CHECK(c.request(http::verb::put,
+                  "/_fake/metadata/instance/attributes/enable-workload-certificate", false, "true")
             .status() == 200);
   CHECK(c.get(cert).msg.body() == "true");
   CHECK(mds.value("instance/attributes/enable-workload-certificate") == "true");
@@ -517,7 +516,8 @@ TEST_CASE("fake-mds stops promptly with requests in flight", "[fake_mds]") {
   auto waiting = std::async(std::launch::async, [&] {
     return Client(mds.port(), 3s).get("/computeMetadata/v1/instance/name?wait_for_change=true");
   });
-  REQUIRE(mds.waitUntil([&] { return mds.requests().size() == 2; }, 2s));
+  REQUIRE(
+      mds.waitUntil([&] { return mds.requests().size() == 2 && mds.waitingRequests() == 1; }, 2s));
   auto started = std::chrono::steady_clock::now();
   mds.stop();
   CHECK(std::chrono::steady_clock::now() - started < 1s);
@@ -557,13 +557,22 @@ struct Child {
   }
 };
 
-Child spawn(std::vector<std::string> args) {
+// The child's stderr goes to /dev/null unless `keepStderr`: the bad-argument cases print
+// their (expected) usage errors there.
+Child spawn(std::vector<std::string> args, bool keepStderr = false) {
   args.insert(args.begin(), FAKE_MDS_BINARY);
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  if (!keepStderr) {
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  }
   Child child;
-  REQUIRE(posix_spawn(&child.pid, FAKE_MDS_BINARY, nullptr, nullptr, argv.data(), environ) == 0);
+  int rc = posix_spawn(&child.pid, FAKE_MDS_BINARY, &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  REQUIRE(rc == 0);
   return child;
 }
 
@@ -573,7 +582,8 @@ TEST_CASE("fake-mds binary writes its port file and exits 0 on SIGTERM", "[fake_
   auto portFile = std::filesystem::temp_directory_path() /
                   ("fake-mds-test-" + std::to_string(getpid()) + ".port");
   std::filesystem::remove(portFile);
-  Child child = spawn({"--listen", "127.0.0.1:0", "--port-file", portFile.string(), "--quiet"});
+  Child child =
+      spawn({"--listen", "127.0.0.1:0", "--port-file", portFile.string(), "--quiet"}, true);
   // Polling for the file is the readiness protocol scripts use too.
   auto deadline = std::chrono::steady_clock::now() + 5s;
   while (!std::filesystem::exists(portFile) && std::chrono::steady_clock::now() < deadline) {
