@@ -9,6 +9,7 @@ packages=(
   libssl-dev libspdlog-dev libyaml-cpp-dev libcli11-dev libsystemd-dev catch2
   # runtime tools used by the tests and the quick start
   curl openssl iproute2 iptables procps python3
+  prometheus   # promtool: the metrics test validates the exposition with it
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Footprint and load figures for `guestpulse run` on the default config (endpoint
+# pointed at a loopback fake-mds; serial to a file). Prints figures; asserts nothing.
+#   tests/bench/footprint.sh [BUILD_DIR] [IDLE_SECONDS] [OUTAGE_SECONDS]
+# Figures:
+#   - stripped binary size;
+#   - RSS / PSS / private memory of the agent after IDLE_SECONDS (default 60) of a
+#     healthy server, and of `sleep` in the same run as the floor of any dynamically
+#     linked process on this machine (ratio printed);
+#   - requests per second the agent sends during OUTAGE_SECONDS (default 120) of a dead
+#     server: every connection reset (TCP-level failure), and every answer 503.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=${1:-"$root/build"}
+idle=${2:-60}
+outage=${3:-120}
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+kb() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$2/smaps_rollup"; }
+memline() {
+  local pid=$1 name=$2
+  local rss pss priv_clean priv_dirty
+  rss=$(kb Rss "$pid"); pss=$(kb Pss "$pid")
+  priv_clean=$(kb Private_Clean "$pid"); priv_dirty=$(kb Private_Dirty "$pid")
+  printf '%-22s rss=%6d kB  pss=%6d kB  private=%6d kB  threads=%s\n' "$name" "$rss" "$pss" \
+    "$((priv_clean + priv_dirty))" "$(awk '/^Threads:/ {print $2}' "/proc/$pid/status")"
+}
+
+strip -o "$work/guestpulse.stripped" "$build/guestpulse"
+echo "binary: $(stat -c %s "$build/guestpulse") bytes, stripped $(stat -c %s "$work/guestpulse.stripped") bytes"
+
+"$build/tests/fake-mds" --listen 127.0.0.1:0 --port-file "$work/port" --quiet &
+pids+=($!)
+for _ in $(seq 50); do [[ -s "$work/port" ]] && break; sleep 0.1; done
+port=$(cat "$work/port")
+fake="http://127.0.0.1:$port"
+cat > "$work/g.yaml" <<YAML
+report:
+  serial: { device: $work/serial.log }
+  state_dir: $work/state
+YAML
+
+GCE_METADATA_HOST="127.0.0.1:$port" "$work/guestpulse.stripped" run -c "$work/g.yaml" 2>"$work/agent.log" &
+agent=$!
+pids+=($agent)
+sleep 1000 & floor=$!
+pids+=($floor)
+sleep "$idle"
+echo "after ${idle}s idle on the default config (30s interval):"
+memline "$agent" "guestpulse run"
+memline "$floor" "sleep (floor)"
+awk -v a="$(kb Rss "$agent")" -v b="$(kb Rss "$floor")" 'BEGIN { printf "rss ratio guestpulse/sleep: %.1f\n", a / b }'
+
+count() { curl -s "$fake/_fake/requests" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
+for fault in '{"reset":true}' '{"status":503}'; do
+  curl -s -X DELETE "$fake/_fake/faults" >/dev/null
+  curl -s -X DELETE "$fake/_fake/requests" >/dev/null
+  curl -s -X POST "$fake/_fake/faults" -d "$fault" >/dev/null
+  sleep "$outage"
+  n=$(count)
+  awk -v n="$n" -v s="$outage" -v f="$fault" 'BEGIN { printf "dead server %-16s %d requests in %ds = %.3f/s\n", f, n, s, n / s }'
+  curl -s -X DELETE "$fault" >/dev/null 2>&1 || true
+done
+memline "$agent" "guestpulse after outage"
