@@ -18,8 +18,10 @@
 #include "agent/metadata/metadata_client.hpp"
 #include "agent/net/blocking_pool.hpp"
 #include "agent/net/http_client.hpp"
+#include "agent/net/metrics_server.hpp"
 #include "agent/probes/probe.hpp"
 #include "agent/report/guest_attribute_sink.hpp"
+#include "agent/report/metrics.hpp"
 #include "agent/report/serial_reporter.hpp"
 #include "agent/report/serial_sink.hpp"
 #include "platform/files.hpp"
@@ -145,6 +147,19 @@ void Agent::start() {
   if (attributes_) asio::co_spawn(io_, attributes_->run(), asio::detached);
   asio::co_spawn(io_, heartbeatLoop(), asio::detached);
   if (options_.handleSignals) handleSignals();
+  if (!config_.report.metrics.listen.empty()) {
+    metrics_ = std::make_unique<MetricsServer>(
+        io_.get_executor(), MetricsServer::Options{config_.report.metrics.listen}, [this] {
+          return renderPrometheus(snapshotFrom(health_, metadata_->counters(), attributes_.get(),
+                                               serial_.get(), started_, GUESTPULSE_VERSION));
+        });
+    if (std::string error = metrics_->start(); !error.empty()) {
+      log->error("{}; running without metrics", error);
+      metrics_.reset();
+    } else {
+      log->info("metrics on http://{}/metrics", config_.report.metrics.listen);
+    }
+  }
   platform::notifyReady();
 }
 
@@ -210,9 +225,9 @@ void Agent::onResult(const std::string& name, const ProbeResult& result) {
       attributes_->retryNow();
     }
     platform::notifyStatus(std::string("status=") + std::string(toString(health_.overall())));
-  } else if (serialReporter_) {
-    serialReporter_->onResult(name, *health_.probe(name), now);
   }
+  // Every result, transition or not: reminders and flapping summaries are due by time.
+  if (serialReporter_) serialReporter_->onResult(name, *health_.probe(name), now);
   // The first heartbeat goes out with the first results, not a heartbeat period later.
   if (attributes_ && cycles_ == 1) attributes_->set("heartbeat", formatRfc3339(now.wall));
   writeStatusFile(now);
@@ -315,6 +330,7 @@ void Agent::requestStop() {
   platform::notifyStopping();
   for (auto& signal : loopCancels_) signal->emit(asio::cancellation_type::terminal);
   heartbeatTimer_.cancel();
+  if (metrics_) metrics_->stop();
   if (signals_) {
     signals_->stop.cancel();
     signals_->reload.cancel();

@@ -29,6 +29,7 @@ class Probe;
 class GuestAttributeSink;
 class SerialConsoleSink;
 class SerialReporter;
+class MetricsServer;
 namespace platform {
 class Inspector;
 }
@@ -95,6 +96,8 @@ class Agent {
   bool stopping_ = false;
   struct Signals;
   std::unique_ptr<Signals> signals_;
+  // Last: destroyed first, since its render callback reads the members above.
+  std::unique_ptr<MetricsServer> metrics_;
 };
 
 

@@ -9,7 +9,36 @@ void SerialReporter::emit(std::string line) {
   publish_(std::move(line));
 }
 
+bool SerialReporter::admit(const Transition& t) {
+  if (!t.from) return true;  // the first result after start is always said
+  Flapping& f = flapping_[t.probe];
+  f.recent.push_back(t.at.steady);
+  while (!f.recent.empty() && t.at.steady - f.recent.front() > reminder_) f.recent.pop_front();
+  if (!f.active && static_cast<int>(f.recent.size()) < kFlapThreshold) return true;
+  if (!f.active) {
+    f.active = true;
+    f.hidden = 0;
+    SerialEvent event;
+    event.time = t.at.wall;
+    event.level = "WARN";
+    event.probe = t.probe;
+    event.state = t.to;
+    event.cause = t.result.cause;
+    event.message = "flapping: " + std::to_string(f.recent.size()) + " state changes within " +
+                    formatDuration(reminder_) + "; further changes summarised every " +
+                    formatDuration(reminder_) + (t.result.message.empty() ? "" : "; now: " + t.result.message);
+    event.fix = t.result.fix;
+    lastLine_[t.probe] = t.at.steady;
+    emit(formatSerialLine(event));
+    return false;
+  }
+  ++f.hidden;
+  ++suppressed_;
+  return false;
+}
+
 void SerialReporter::onTransition(const Transition& t) {
+  if (!admit(t)) return;
   SerialEvent event;
   event.time = t.at.wall;
   event.level = std::string(levelFor(t.to));
@@ -29,7 +58,35 @@ void SerialReporter::onTransition(const Transition& t) {
 }
 
 void SerialReporter::onResult(const std::string& probe, const ProbeHealth& health, Timestamp now) {
-  if (!health.known || health.state == State::Ok) return;
+  if (!health.known) return;
+  if (auto f = flapping_.find(probe); f != flapping_.end() && f->second.active) {
+    Flapping& flap = f->second;
+    SteadyTime lastChange = flap.recent.empty() ? SteadyTime{} : flap.recent.back();
+    auto last = lastLine_.find(probe);
+    bool quiet = now.steady - lastChange >= reminder_;
+    bool due = last == lastLine_.end() || now.steady - last->second >= reminder_;
+    if (!quiet && !due) return;
+    SerialEvent event;
+    event.time = now.wall;
+    event.level = quiet ? std::string(levelFor(health.state)) : "WARN";
+    event.probe = probe;
+    event.state = health.state;
+    event.cause = health.current.cause;
+    event.message = (quiet ? "stable again after flapping" : "still flapping") + std::string(": ") +
+                    std::to_string(flap.hidden) + " state changes not shown; now " +
+                    std::string(toString(health.state)) +
+                    (health.last.message.empty() ? "" : ": " + health.last.message);
+    if (health.state != State::Ok) event.fix = health.current.fix;
+    flap.hidden = 0;
+    if (quiet) {
+      flap.active = false;
+      flap.recent.clear();
+    }
+    lastLine_[probe] = now.steady;
+    emit(formatSerialLine(event));
+    return;
+  }
+  if (health.state == State::Ok) return;
   auto last = lastLine_.find(probe);
   if (last == lastLine_.end()) {
     lastLine_[probe] = now.steady;  // state restored from an earlier run: remind later

@@ -1,8 +1,12 @@
 #pragma once
 // Decides what goes to the serial console: one line per state transition, a reminder
 // while a failure lasts (at most every `reminder`), never a line per retry or per cycle.
-// I/O-free: it hands finished lines to a publisher (the SerialConsoleSink).
+// A flapping probe (kFlapThreshold transitions within `reminder`) is debounced: one
+// "flapping" line, then at most one summary line per `reminder` until it has been
+// stable for a whole `reminder`. I/O-free: finished lines go to a publisher (the
+// SerialConsoleSink).
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <string>
@@ -13,6 +17,8 @@ namespace guestpulse {
 
 class SerialReporter {
  public:
+  static constexpr int kFlapThreshold = 4;
+
   using Publisher = std::function<void(std::string line)>;
   SerialReporter(Publisher publisher, Duration reminder)
       : publish_(std::move(publisher)), reminder_(reminder) {}
@@ -27,14 +33,24 @@ class SerialReporter {
 
   void setReminder(Duration reminder) { reminder_ = reminder; }
   std::uint64_t linesPublished() const { return published_; }
+  std::uint64_t transitionsSuppressed() const { return suppressed_; }
 
  private:
+  struct Flapping {
+    std::deque<SteadyTime> recent;  // transition times within the window
+    bool active = false;
+    int hidden = 0;                 // transitions not written since the last line
+  };
   void emit(std::string line);
+  // True when the transition should be written as its own line.
+  bool admit(const Transition& t);
 
   Publisher publish_;
   Duration reminder_;
   std::map<std::string, SteadyTime> lastLine_;  // per probe, for reminders
+  std::map<std::string, Flapping> flapping_;
   std::uint64_t published_ = 0;
+  std::uint64_t suppressed_ = 0;
 };
 
 }  // namespace guestpulse

@@ -164,12 +164,13 @@ void SerialConsoleSink::run() {
     }
     if (result.status != platform::SerialWriteStatus::Written || accepted == 0) ++writeErrors_;
 
+    std::string warning, notice;  // logged after unlocking
     if (accepted > 0) {
       backoff_ = Duration::zero();
       retryAt_ = SteadyTime{};
       if (warned) {
-        logger("serial")->info("serial console {} writable again after {} failed attempts", device_,
-                               failedAttempts);
+        notice = "serial console " + device_ + " writable again after " +
+                 std::to_string(failedAttempts) + " failed attempts";
       }
       warned = false;
       failedAttempts = 0;
@@ -184,13 +185,20 @@ void SerialConsoleSink::run() {
       constexpr std::uint64_t kStallAttempts = 3;
       if (!warned && (result.status == platform::SerialWriteStatus::Unavailable ||
                       failedAttempts >= kStallAttempts)) {
-        logger("serial")->warn("serial console {}: {}; keeping up to {} lines and retrying",
-                               device_, describe(result, options_.writeTimeout), options_.capacity);
+        warning = "serial console " + device_ + ": " + describe(result, options_.writeTimeout) +
+                  "; keeping up to " + std::to_string(options_.capacity) + " lines and retrying";
         warned = true;
       }
     }
     updateQueued();
     drained_.notify_all();
+    if (!warning.empty() || !notice.empty()) {
+      // Never log under the lock: a stalled stderr/journal must not stall post().
+      lock.unlock();
+      if (!warning.empty()) logger("serial")->warn("{}", warning);
+      if (!notice.empty()) logger("serial")->info("{}", notice);
+      lock.lock();
+    }
   }
   lock.unlock();
   if (port_) port_->close();

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -56,8 +57,22 @@ class RunningAgent {
 };
 
 // Runs a program with extra environment variables; captures nothing (redirects to files).
+// Move-only; a child still running when its ChildProcess goes away (a failed REQUIRE)
+// is killed and reaped, so a failing test never leaves an agent behind.
 struct ChildProcess {
   int pid = -1;
+  ChildProcess() = default;
+  ChildProcess(ChildProcess&& other) noexcept : pid(std::exchange(other.pid, -1)) {}
+  ChildProcess& operator=(ChildProcess&& other) noexcept {
+    if (this != &other) {
+      killHard();
+      pid = std::exchange(other.pid, -1);
+    }
+    return *this;
+  }
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+  ~ChildProcess() { killHard(); }
   static ChildProcess spawn(const std::vector<std::string>& argv,
                             const std::vector<std::string>& extraEnv,
                             const std::filesystem::path& stdoutFile,

@@ -16,7 +16,7 @@ struct Harness {
     now.steady += after;
     now.wall += after;
     if (auto t = model.update("metadata", r, now)) reporter.onTransition(*t);
-    else reporter.onResult("metadata", *model.probe("metadata"), now);
+    reporter.onResult("metadata", *model.probe("metadata"), now);
   }
 };
 ProbeResult missing() {
@@ -48,4 +48,26 @@ TEST_CASE("a lasting failure is repeated at most every reminder period", "[seria
   REQUIRE(h.lines.size() == 4);
   CHECK_THAT(h.lines[1], Catch::Contains("still FAILED after 10m"));
   CHECK_THAT(h.lines[1], Catch::Contains("cause=dns.hosts_mapping_missing"));
+}
+
+TEST_CASE("a flapping probe is debounced, then summarised, then said stable", "[serial_reporter]") {
+  Harness h;
+  h.feed(ProbeResult::ok("answered"), 0s);
+  // 100 flips, one every 6 s (10 minutes).
+  for (int i = 0; i < 100; ++i) h.feed(i % 2 ? ProbeResult::ok("answered") : missing(), 6s);
+  // First line, 3 transitions, the flapping notice, one summary at the 10-minute mark.
+  CHECK(h.lines.size() <= 6);
+  CHECK(h.reporter.transitionsSuppressed() >= 90);
+  bool noticed = false;
+  for (const auto& line : h.lines) noticed = noticed || line.find("flapping:") != std::string::npos;
+  CHECK(noticed);
+  // Stable: at most a due summary, then one closing line, then nothing while it stays OK.
+  std::size_t before = h.lines.size();
+  for (int i = 0; i < 40; ++i) h.feed(ProbeResult::ok("answered"), 30s);
+  REQUIRE(h.lines.size() > before);
+  REQUIRE(h.lines.size() <= before + 2);
+  CHECK_THAT(h.lines.back(), Catch::Contains("stable again after flapping"));
+  // A later real failure is a normal transition line again.
+  h.feed(missing(), 30s);
+  CHECK_THAT(h.lines.back(), Catch::Contains("ERROR probe=metadata state=FAILED"));
 }
