@@ -12,28 +12,33 @@ void SerialReporter::emit(std::string line) {
 bool SerialReporter::admit(const Transition& t) {
   if (!t.from) return true;  // the first result after start is always said
   Flapping& f = flapping_[t.probe];
-  f.recent.push_back(t.at.steady);
-  while (!f.recent.empty() && t.at.steady - f.recent.front() > reminder_) f.recent.pop_front();
-  if (!f.active && static_cast<int>(f.recent.size()) < kFlapThreshold) return true;
-  if (!f.active) {
-    f.active = true;
-    f.hidden = 0;
-    SerialEvent event;
-    event.time = t.at.wall;
-    event.level = "WARN";
-    event.probe = t.probe;
-    event.state = t.to;
-    event.cause = t.result.cause;
-    event.message = "flapping: " + std::to_string(f.recent.size()) + " state changes within " +
-                    formatDuration(reminder_) + "; further changes summarised every " +
-                    formatDuration(reminder_) + (t.result.message.empty() ? "" : "; now: " + t.result.message);
-    event.fix = t.result.fix;
-    lastLine_[t.probe] = t.at.steady;
-    emit(formatSerialLine(event));
+  f.lastChange = t.at.steady;
+  if (f.active) {
+    ++f.hidden;
+    ++suppressed_;
     return false;
   }
-  ++f.hidden;
-  ++suppressed_;
+  if (t.to == State::Ok) return true;
+  // Count how often the probe fell into this same cause within the window.
+  f.entries.emplace_back(t.at.steady, t.result.cause);
+  while (!f.entries.empty() && t.at.steady - f.entries.front().first > reminder_) f.entries.pop_front();
+  int sameCause = 0;
+  for (const auto& [when, cause] : f.entries) sameCause += cause == t.result.cause;
+  if (sameCause < kFlapThreshold) return true;
+  f.active = true;
+  f.hidden = 0;
+  SerialEvent event;
+  event.time = t.at.wall;
+  event.level = "WARN";
+  event.probe = t.probe;
+  event.state = t.to;
+  event.cause = t.result.cause;
+  event.message = "flapping: " + t.result.cause + " " + std::to_string(sameCause) + " times within " +
+                  formatDuration(reminder_) + "; further changes summarised every " +
+                  formatDuration(reminder_) + (t.result.message.empty() ? "" : "; now: " + t.result.message);
+  event.fix = t.result.fix;
+  lastLine_[t.probe] = t.at.steady;
+  emit(formatSerialLine(event));
   return false;
 }
 
@@ -61,7 +66,7 @@ void SerialReporter::onResult(const std::string& probe, const ProbeHealth& healt
   if (!health.known) return;
   if (auto f = flapping_.find(probe); f != flapping_.end() && f->second.active) {
     Flapping& flap = f->second;
-    SteadyTime lastChange = flap.recent.empty() ? SteadyTime{} : flap.recent.back();
+    SteadyTime lastChange = flap.lastChange;
     auto last = lastLine_.find(probe);
     bool quiet = now.steady - lastChange >= reminder_;
     bool due = last == lastLine_.end() || now.steady - last->second >= reminder_;
@@ -80,7 +85,7 @@ void SerialReporter::onResult(const std::string& probe, const ProbeHealth& healt
     flap.hidden = 0;
     if (quiet) {
       flap.active = false;
-      flap.recent.clear();
+      flap.entries.clear();
     }
     lastLine_[probe] = now.steady;
     emit(formatSerialLine(event));

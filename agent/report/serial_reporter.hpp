@@ -1,9 +1,10 @@
 #pragma once
 // Decides what goes to the serial console: one line per state transition, a reminder
 // while a failure lasts (at most every `reminder`), never a line per retry or per cycle.
-// A flapping probe (kFlapThreshold transitions within `reminder`) is debounced: one
-// "flapping" line, then at most one summary line per `reminder` until it has been
-// stable for a whole `reminder`. I/O-free: finished lines go to a publisher (the
+// A flapping probe, one that falls into the same cause kFlapThreshold times within
+// `reminder`, is debounced: one "flapping" line, then at most one summary line per
+// `reminder` until it has been stable for a whole `reminder`. A series of different
+// problems is not flapping: each keeps its own lines. I/O-free: finished lines go to a publisher (the
 // SerialConsoleSink).
 
 #include <deque>
@@ -17,7 +18,7 @@ namespace guestpulse {
 
 class SerialReporter {
  public:
-  static constexpr int kFlapThreshold = 4;
+  static constexpr int kFlapThreshold = 3;
 
   using Publisher = std::function<void(std::string line)>;
   SerialReporter(Publisher publisher, Duration reminder)
@@ -37,7 +38,8 @@ class SerialReporter {
 
  private:
   struct Flapping {
-    std::deque<SteadyTime> recent;  // transition times within the window
+    std::deque<std::pair<SteadyTime, std::string>> entries;  // falls into a cause, in the window
+    SteadyTime lastChange{};
     bool active = false;
     int hidden = 0;                 // transitions not written since the last line
   };
