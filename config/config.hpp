@@ -54,6 +54,7 @@ struct MdsMtlsProbeConfig {
   Duration interval = std::chrono::minutes(10);
   std::string rootCa = "/run/google-mds-mtls/root.crt";
   std::string clientCert = "/run/google-mds-mtls/client.key";
+  int port = 443;  // HTTPS port of the metadata server; the host comes from metadata.endpoint
 
   bool operator==(const MdsMtlsProbeConfig&) const = default;
 };

@@ -275,11 +275,12 @@ void readProbes(const MapReader& root, ProbesConfig& out) {
   certs.string("credentials_dir", out.workloadCerts.credentialsDir);
 
   const MapReader mtls =
-      probes.section("mds_mtls", {"enabled", "interval", "root_ca", "client_cert"});
+      probes.section("mds_mtls", {"enabled", "interval", "root_ca", "client_cert", "port"});
   mtls.enablement("enabled", out.mdsMtls.enabled);
   mtls.duration("interval", out.mdsMtls.interval);
   mtls.string("root_ca", out.mdsMtls.rootCa);
   mtls.string("client_cert", out.mdsMtls.clientCert);
+  mtls.integer("port", out.mdsMtls.port);
 
   const Entry* custom = probes.find("custom");
   if (custom == nullptr || custom->value.IsNull()) return;

@@ -236,6 +236,8 @@ std::vector<ConfigProblem> validateConfig(const Config& config, const ConfigLine
   c.atLeast("probes.mds_mtls.interval", probes.mdsMtls.interval, 1s);
   c.notEmpty("probes.mds_mtls.root_ca", probes.mdsMtls.rootCa);
   c.notEmpty("probes.mds_mtls.client_cert", probes.mdsMtls.clientCert);
+  c.check(probes.mdsMtls.port >= 1 && probes.mdsMtls.port <= 65535, "probes.mds_mtls.port",
+          "must be a TCP port from 1 to 65535, got " + std::to_string(probes.mdsMtls.port));
   checkCustomProbes(c, probes.custom);
 
   const ReportConfig& report = config.report;

@@ -143,6 +143,7 @@ std::string toYaml(const Config& c) {
   w.line(2, "interval", formatConfigDuration(c.probes.mdsMtls.interval));
   w.line(2, "root_ca", scalar(c.probes.mdsMtls.rootCa));
   w.line(2, "client_cert", scalar(c.probes.mdsMtls.clientCert));
+  w.line(2, "port", std::to_string(c.probes.mdsMtls.port));
   if (c.probes.custom.empty()) {
     w.line(1, "custom", "[]");
   } else {

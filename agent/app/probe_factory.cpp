@@ -8,7 +8,9 @@
 #include "agent/app/agent.hpp"
 #include "agent/metadata/metadata_client.hpp"
 #include "agent/probes/custom_probes.hpp"
+#include "agent/probes/mds_mtls_probe.hpp"
 #include "agent/probes/metadata_probe.hpp"
+#include "agent/probes/workload_certs_probe.hpp"
 
 namespace guestpulse {
 
@@ -22,6 +24,34 @@ std::unique_ptr<MetadataClient> makeMetadataClient(const Config& config, HttpCli
                                           std::move(random));
 }
 
+namespace {
+
+std::unique_ptr<Probe> makeWorkloadCertsProbe(const Config& config, const ProbeDeps& deps) {
+  WorkloadCertsProbeOptions options;
+  options.enabled = config.probes.workloadCerts.enabled;
+  options.interval = config.probes.workloadCerts.interval;
+  options.credentialsDir = config.probes.workloadCerts.credentialsDir;
+  return std::make_unique<WorkloadCertsProbe>(deps.metadata, deps.pool, options);
+}
+
+// HTTPS to the address the metadata client dials (GCE_METADATA_HOST applied), verified
+// as metadata.hostname.
+std::unique_ptr<Probe> makeMdsMtlsProbe(const Config& config, const ProbeDeps& deps) {
+  MdsMtlsProbeOptions options;
+  options.enabled = config.probes.mdsMtls.enabled;
+  options.interval = config.probes.mdsMtls.interval;
+  options.rootCa = config.probes.mdsMtls.rootCa;
+  options.clientCert = config.probes.mdsMtls.clientCert;
+  options.host = deps.metadata.endpoint().host;
+  options.port = static_cast<std::uint16_t>(config.probes.mdsMtls.port);
+  options.serverName = config.metadata.hostname;
+  options.timeout = config.metadata.timeout;
+  options.retry = deps.metadata.retrySettings();
+  return std::make_unique<MdsMtlsProbe>(deps.http, deps.pool, options);
+}
+
+}  // namespace
+
 std::vector<std::unique_ptr<Probe>> makeProbes(const Config& config, const ProbeDeps& deps) {
   std::vector<std::unique_ptr<Probe>> probes;
   if (config.probes.metadata.enabled) {
@@ -32,6 +62,11 @@ std::vector<std::unique_ptr<Probe>> makeProbes(const Config& config, const Probe
     options.gce = config.provider == Provider::Gce || config.provider == Provider::Auto;
     probes.push_back(std::make_unique<MetadataProbe>(deps.metadata, options, deps.inspector, &deps.pool));
   }
+  const bool gce = config.provider == Provider::Gce || config.provider == Provider::Auto;
+  if (gce && config.probes.workloadCerts.enabled != Enablement::False)
+    probes.push_back(makeWorkloadCertsProbe(config, deps));
+  if (gce && config.probes.mdsMtls.enabled != Enablement::False)
+    probes.push_back(makeMdsMtlsProbe(config, deps));
   for (auto& probe : makeCustomProbes(config.probes.custom, deps.http, deps.pool))
     probes.push_back(std::move(probe));
   return probes;

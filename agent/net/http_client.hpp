@@ -66,6 +66,7 @@ struct HttpResult {
   Duration elapsed{0};
   // For TLS failures: OpenSSL's verify result text and the library error, if any.
   std::string tlsDetail;
+  long tlsVerifyResult = 0;  // the peer chain's X509_V_ERR_* (0 = verified or not checked)
 
   bool ok() const { return response.has_value(); }
   // "connect to 169.254.169.254:80: Connection refused", "read from ...: timeout after 2s"

@@ -9,6 +9,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "agent/certs/certificate.hpp"
 #include "agent/net/http_exchange.hpp"
 
 namespace guestpulse {
@@ -58,8 +59,10 @@ std::unique_ptr<TlsContextProvider> TlsContextProvider::create(const TlsOptions&
   } else {
     ctx.load_verify_file(options.caFile, ec);
     if (ec) {
+      // Taken once: reading the OpenSSL error also clears it.
+      std::string reason = lastOpenSslError();
       error = {TlsLoadStep::CaFile, "cannot load CA file " + options.caFile + ": " +
-                                        (lastOpenSslError().empty() ? ec.message() : lastOpenSslError())};
+                                        (reason.empty() ? ec.message() : reason)};
       return nullptr;
     }
   }
@@ -100,6 +103,116 @@ std::unique_ptr<TlsContextProvider> TlsContextProvider::create(const TlsOptions&
   return provider;
 }
 
+namespace {
+
+// What the verify callback saw of the server's certificate; shared with the callback,
+// which the stream keeps.
+struct PeerCertificate {
+  bool seen = false;
+  std::string names;  // "metadata.wrong.example" or "DNS:a, DNS:b" or the subject
+};
+
+std::string peerNames(const X509* cert) {
+  certs::CertificateInfo info = certs::describeCertificate(cert);
+  std::string names;
+  for (const auto& dns : info.dnsNames) names += (names.empty() ? "" : ", ") + dns;
+  for (const auto& ip : info.ipAddresses) names += (names.empty() ? "" : ", ") + ip;
+  return names.empty() ? info.subject : names;
+}
+
+// The TLS alert carried by an OpenSSL error code, or -1.
+int alertOf(const boost::system::error_code& ec) {
+  if (ec.category() != asio::error::get_ssl_category()) return -1;
+  int reason = ERR_GET_REASON(static_cast<unsigned long>(ec.value()));
+  if (reason >= SSL_AD_REASON_OFFSET && reason < SSL_AD_REASON_OFFSET + 256)
+    return reason - SSL_AD_REASON_OFFSET;
+  return -1;
+}
+
+void noteAlert(HttpResult& result) {
+  int alert = alertOf(result.error);
+  if (alert >= 0)
+    result.tlsDetail =
+        "the server sent TLS alert " + std::to_string(alert) + " '" + tlsAlertName(alert) + "'";
+}
+
+}  // namespace
+
+std::string tlsAlertName(int alert) {
+  // OpenSSL 3.0 has no text for the TLS 1.3 alerts; name the ones a server sends about
+  // client certificates ourselves.
+  switch (alert) {
+    case 40: return "handshake failure";
+    case 42: return "bad certificate";
+    case 43: return "unsupported certificate";
+    case 44: return "certificate revoked";
+    case 45: return "certificate expired";
+    case 46: return "certificate unknown";
+    case 48: return "unknown CA";
+    case 49: return "access denied";
+    case 112: return "unrecognized name";
+    case 116: return "certificate required";
+    default: break;
+  }
+  const char* name = SSL_alert_desc_string_long(alert);
+  if (name && std::string_view(name) != "unknown") return name;
+  return "alert " + std::to_string(alert);
+}
+
+TlsFailure describeTlsFailure(const HttpResult& result) {
+  TlsFailure failure;
+  if (result.ok() || result.timedOut) return failure;
+  int alert = alertOf(result.error);
+  if (alert >= 0) {
+    failure.kind = TlsFailureKind::AlertReceived;
+    failure.alert = alert;
+    failure.alertName = tlsAlertName(alert);
+    std::string said = "the server ended the TLS session with alert '" + failure.alertName + "' (" +
+                       std::to_string(alert) + ")";
+    switch (alert) {
+      case 116:
+        failure.explanation = said + ": it requires a client certificate and got none it accepts";
+        break;
+      case 40:
+        failure.explanation =
+            said + ": with mTLS this usually means no client certificate was sent";
+        break;
+      case 48:
+        failure.explanation = said + ": it does not trust the issuer of the client certificate";
+        break;
+      case 45:
+        failure.explanation = said + ": the client certificate has expired";
+        break;
+      case 42:
+      case 43:
+      case 46:
+        failure.explanation = said + ": it rejected the client certificate";
+        break;
+      default:
+        failure.explanation = said;
+    }
+    return failure;
+  }
+  if (result.failedStep != HttpStep::Handshake) return failure;
+  if (result.tlsVerifyResult == X509_V_ERR_HOSTNAME_MISMATCH ||
+      result.tlsVerifyResult == X509_V_ERR_IP_ADDRESS_MISMATCH) {
+    failure.kind = TlsFailureKind::HostnameMismatch;
+    failure.verifyResult = result.tlsVerifyResult;
+    failure.explanation = "the server's certificate does not match the name asked for";
+    return failure;
+  }
+  if (result.tlsVerifyResult != X509_V_OK) {
+    failure.kind = TlsFailureKind::PeerUntrusted;
+    failure.verifyResult = result.tlsVerifyResult;
+    failure.explanation = std::string("the server's certificate failed verification: ") +
+                          X509_verify_cert_error_string(result.tlsVerifyResult);
+    return failure;
+  }
+  failure.kind = TlsFailureKind::Protocol;
+  failure.explanation = "the TLS handshake failed: " + result.error.message();
+  return failure;
+}
+
 asio::awaitable<HttpResult> exchangeTls(asio::any_io_executor executor, HttpRequest req,
                                         std::vector<asio::ip::tcp::endpoint> endpoints,
                                         ExchangeClock clock, TlsContextProvider* tls,
@@ -128,6 +241,18 @@ asio::awaitable<HttpResult> exchangeTls(asio::any_io_executor executor, HttpRequ
   X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
   if (literalError) X509_VERIFY_PARAM_set1_host(param, serverName.c_str(), 0);
   else X509_VERIFY_PARAM_set1_ip_asc(param, serverName.c_str());
+  // Remember whom the server claimed to be, so a name mismatch can say so.
+  auto peer = std::make_shared<PeerCertificate>();
+  boost::system::error_code callbackError;
+  stream.set_verify_callback(
+      [peer](bool preverified, ssl::verify_context& ctx) {
+        if (!preverified && !peer->seen) {
+          peer->seen = true;
+          peer->names = peerNames(X509_STORE_CTX_get0_cert(ctx.native_handle()));
+        }
+        return preverified;
+      },
+      callbackError);
 
   if (!co_await connectStream(beast::get_lowest_layer(stream), endpoints, clock, result))
     co_return result;
@@ -138,14 +263,27 @@ asio::awaitable<HttpResult> exchangeTls(asio::any_io_executor executor, HttpRequ
   if (handshakeError) {
     recordFailure(result, HttpStep::Handshake, handshakeError, clock);
     long verify = SSL_get_verify_result(handle);
+    result.tlsVerifyResult = verify;
     if (verify != X509_V_OK) {
       result.tlsDetail = std::string("certificate verify failed: ") +
                          X509_verify_cert_error_string(verify);
+      if ((verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH) &&
+          peer->seen)
+        result.tlsDetail += "; the certificate is for " + peer->names + ", not " + serverName;
+    } else {
+      noteAlert(result);
     }
     ERR_clear_error();
     co_return result;
   }
   co_await exchangeOver(stream, req, clock, result);
+  if (!result.ok()) {
+    // TLS 1.3: the server judges the client certificate after the client's handshake
+    // is done; its verdict arrives as an alert on the first read.
+    noteAlert(result);
+    ERR_clear_error();
+    co_return result;
+  }
   // A TLS close_notify is polite but the server may not answer it; bound it tightly.
   beast::get_lowest_layer(stream).expires_after(std::chrono::milliseconds(200));
   co_await stream.async_shutdown(asio::as_tuple(asio::use_awaitable));

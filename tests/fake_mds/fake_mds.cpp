@@ -105,6 +105,10 @@ std::string FakeMds::endpoint() const {
   return shown + ":" + std::to_string(port());
 }
 
+std::uint16_t FakeMds::httpsPort() const { return impl_->httpsPort(); }
+std::uint64_t FakeMds::tlsHandshakes() const { return impl_->tlsHandshakes(); }
+std::uint64_t FakeMds::tlsHandshakeFailures() const { return impl_->tlsHandshakeFailures(); }
+
 std::uint64_t FakeMds::addFault(FaultRule rule) { return impl_->faults.add(std::move(rule)); }
 bool FakeMds::removeFault(std::uint64_t id) { return impl_->faults.remove(id); }
 void FakeMds::clearFaults() { impl_->faults.clear(); }

@@ -105,13 +105,23 @@ struct RequestRecord {
   double durationMs = 0;  // arrival to answer ready (0 while unanswered)
 };
 
+// An HTTPS listener (GCE's mTLS metadata endpoint): after the TLS handshake it behaves
+// exactly like the plain listeners. With `clientCaFile` it asks for a client certificate
+// and verifies it against those CAs (SSL_VERIFY_PEER, plus FAIL_IF_NO_PEER_CERT when
+// `requireClientCert`): a missing or untrusted one ends the handshake with an alert.
+struct HttpsOptions {
+  ListenAddress listen{"127.0.0.1", 0};
+  std::string certFile;      // server certificate chain, PEM
+  std::string keyFile;       // its private key, PEM
+  std::string clientCaFile;  // CAs for client certificates; empty = none asked for
+  bool requireClientCert = true;
+};
+
 struct Options {
   std::string bindAddress = "127.0.0.1";
   std::uint16_t port = 0;
   std::vector<ListenAddress> extraListeners;  // more plain-HTTP listeners, same behaviour
-  // Seam for a later HTTPS listener with client-certificate verification (GCE's mTLS
-  // metadata endpoint): its certificate/CA options go here and the server runs the same
-  // HTTP session over a TLS stream after the handshake.
+  std::optional<HttpsOptions> https;          // see HttpsOptions; FakeMds::httpsPort()
   std::size_t requestLogCapacity = 100000;     // oldest entries are dropped beyond this
   std::chrono::seconds maxWaitForChange{300};  // cap on timeout_sec (GCE's default is 60)
   std::chrono::seconds idleTimeout{120};       // keep-alive connection idle limit
@@ -140,6 +150,10 @@ class FakeMds {
   std::uint16_t port() const;                // the first listener's bound port (0 before start)
   std::vector<std::uint16_t> ports() const;  // every listener, in Options order
   std::string endpoint() const;              // "127.0.0.1:PORT" of the first listener
+  std::uint16_t httpsPort() const;           // the HTTPS listener's port (0 without one)
+  // TLS handshakes completed and failed on the HTTPS listener.
+  std::uint64_t tlsHandshakes() const;
+  std::uint64_t tlsHandshakeFailures() const;
 
   std::uint64_t addFault(FaultRule rule);  // returns the rule's id
   bool removeFault(std::uint64_t id);

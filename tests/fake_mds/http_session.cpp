@@ -1,5 +1,6 @@
 #include "tests/fake_mds/http_session.hpp"
 
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <utility>
 
 namespace guestpulse::fake {
@@ -293,8 +294,8 @@ asio::awaitable<void> HttpSession<Stream>::closeGracefully() {
   socket.close(ec);
 }
 
-// The plain-HTTP listener's session. The HTTPS listener adds
-// `template class HttpSession<beast::ssl_stream<beast::tcp_stream>>;` here.
+// The plain-HTTP listener's session, and the HTTPS listener's (tls_listener.cpp).
 template class HttpSession<beast::tcp_stream>;
+template class HttpSession<beast::ssl_stream<beast::tcp_stream>>;
 
 }  // namespace guestpulse::fake

@@ -2,6 +2,8 @@
 // network namespace on 169.254.169.254:80) and the README demo.
 //
 //   fake-mds [--listen HOST:PORT]... [--port-file FILE] [--quiet] [--log-requests]
+//            [--https-listen HOST:PORT --tls-cert FILE --tls-key FILE [--client-ca FILE]
+//             [--https-port-file FILE]]
 //
 // Listens on every --listen address (default 127.0.0.1:0), writes the bound port(s) to
 // --port-file once accepting, serves until SIGTERM or SIGINT, then exits 0. Exit 2 on bad
@@ -78,6 +80,14 @@ int main(int argc, char** argv) {
           "HOST:PORT"));
   app.add_option("--port-file", portFile,
                  "write the bound port (one line per --listen, in order) here once listening");
+  std::string httpsListen, tlsCert, tlsKey, clientCa, httpsPortFile;
+  app.add_option("--https-listen", httpsListen,
+                 "HOST:PORT of an HTTPS listener (the mTLS metadata endpoint)");
+  app.add_option("--tls-cert", tlsCert, "the HTTPS listener's certificate chain (PEM)");
+  app.add_option("--tls-key", tlsKey, "the HTTPS listener's private key (PEM)");
+  app.add_option("--client-ca", clientCa,
+                 "require client certificates issued by these CAs (PEM) on the HTTPS listener");
+  app.add_option("--https-port-file", httpsPortFile, "write the HTTPS port here once listening");
   app.add_flag("--quiet", quiet, "print nothing but errors");
   app.add_flag("--log-requests", logRequests, "print one line per metadata request on stderr");
   try {
@@ -97,6 +107,14 @@ int main(int argc, char** argv) {
     }
   }
   if (logRequests) options.onRequest = logRequest;
+  if (!httpsListen.empty()) {
+    auto address = guestpulse::fake::parseListenAddress(httpsListen);
+    if (!address || tlsCert.empty() || tlsKey.empty()) {
+      std::cerr << "fake-mds: --https-listen needs a numeric HOST:PORT, --tls-cert and --tls-key\n";
+      return 2;
+    }
+    options.https = guestpulse::fake::HttpsOptions{*address, tlsCert, tlsKey, clientCa, true};
+  }
 
   // Signals are caught on this thread's own loop; the server keeps its own thread.
   boost::asio::io_context signalLoop;
@@ -119,6 +137,15 @@ int main(int argc, char** argv) {
     server.stop();
     return 1;
   }
+  if (!httpsPortFile.empty() && !writePortFile(httpsPortFile, {server.httpsPort()})) {
+    std::cerr << "fake-mds: cannot write port file " << httpsPortFile << "\n";
+    server.stop();
+    return 1;
+  }
+  if (!quiet && options.https)
+    std::cerr << "fake-mds: listening on https://" << options.https->listen.host << ":"
+              << server.httpsPort() << (clientCa.empty() ? "" : " (client certificates required)")
+              << "\n";
   if (!quiet) {
     std::vector<ListenAddress> all{{options.bindAddress, options.port}};
     all.insert(all.end(), options.extraListeners.begin(), options.extraListeners.end());

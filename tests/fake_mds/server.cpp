@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "tests/fake_mds/http_session.hpp"
+#include "tests/fake_mds/tls_listener.hpp"
 
 namespace guestpulse::fake {
 namespace asio = boost::asio;
@@ -68,10 +69,21 @@ void Server::start() {
     throw std::runtime_error("fake-mds: cannot listen on " + where + ": " + ec.message());
   }
 
+  if (options_.https) {
+    try {
+      tls_ = std::make_unique<TlsListener>(*this, ioc_, *options_.https);
+    } catch (...) {
+      acceptors_.clear();
+      ports_.clear();
+      throw;
+    }
+  }
+
   log.setEpoch(std::chrono::steady_clock::now());
   for (tcp::acceptor& acceptor : acceptors_) {
     asio::co_spawn(ioc_, acceptLoop(acceptor), asio::detached);
   }
+  if (tls_) tls_->startAccepting();
   started_ = true;
   thread_ = std::thread([this] {
     ioc_.run();
@@ -95,6 +107,21 @@ void Server::stop() {
 std::vector<std::uint16_t> Server::ports() const {
   std::lock_guard lock(lifecycleMutex_);
   return ports_;
+}
+
+std::uint16_t Server::httpsPort() const {
+  std::lock_guard lock(lifecycleMutex_);
+  return tls_ ? tls_->port() : 0;
+}
+
+std::uint64_t Server::tlsHandshakes() const {
+  std::lock_guard lock(lifecycleMutex_);
+  return tls_ ? tls_->handshakes() : 0;
+}
+
+std::uint64_t Server::tlsHandshakeFailures() const {
+  std::lock_guard lock(lifecycleMutex_);
+  return tls_ ? tls_->handshakeFailures() : 0;
 }
 
 bool Server::waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
@@ -146,6 +173,7 @@ void Server::shutdownOnLoop() {
   stopping_ = true;
   error_code ec;
   for (tcp::acceptor& acceptor : acceptors_) acceptor.close(ec);
+  if (tls_) tls_->close();
   for (SessionBase* s : sessions_) s->abort();
 }
 

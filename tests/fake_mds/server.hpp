@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <list>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <unordered_set>
@@ -36,6 +37,8 @@ class SessionBase {
   virtual void wake() = 0;   // a metadata value changed: re-check a wait_for_change
 };
 
+class TlsListener;
+
 class Server {
  public:
   explicit Server(Options options);
@@ -44,6 +47,9 @@ class Server {
   void start();
   void stop();
   std::vector<std::uint16_t> ports() const;
+  std::uint16_t httpsPort() const;  // 0 without an HTTPS listener
+  std::uint64_t tlsHandshakes() const;
+  std::uint64_t tlsHandshakeFailures() const;
   bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 
   const Options& options() const { return options_; }
@@ -92,6 +98,7 @@ class Server {
   boost::asio::io_context ioc_{1};
   std::list<boost::asio::ip::tcp::acceptor> acceptors_;
   std::vector<std::uint16_t> ports_;
+  std::unique_ptr<TlsListener> tls_;  // Options::https
 
   mutable std::mutex lifecycleMutex_;
   std::condition_variable finishedCv_;

@@ -271,12 +271,15 @@ TEST_CASE("makeProbes: the metadata probe first, then the custom probes in order
                           execProbe({"/bin/true"})};
   auto metadata = makeMetadataClient(config, rig.http, [] { return 0.5; });
   auto probes = makeProbes(config, ProbeDeps{*metadata, rig.http, rig.pool, nullptr});
-  REQUIRE(probes.size() == 4);
+  // The GCE certificate probes (enabled: auto by default) come between them.
+  REQUIRE(probes.size() == 6);
   CHECK(probes[0]->name() == "metadata");
-  CHECK(probes[1]->name() == "web");
-  CHECK(probes[2]->name() == "port");
-  CHECK(probes[3]->name() == "script");
-  CHECK(probes[3]->deadline() > 5s);
+  CHECK(probes[1]->name() == "workload_certs");
+  CHECK(probes[2]->name() == "mds_mtls");
+  CHECK(probes[3]->name() == "web");
+  CHECK(probes[4]->name() == "port");
+  CHECK(probes[5]->name() == "script");
+  CHECK(probes[5]->deadline() > 5s);
 }
 
 // Needs agent.cpp to build its probes with ProbeDeps (see probe_factory.hpp).

@@ -1,0 +1,94 @@
+#pragma once
+// The mds_mtls probe: can this VM talk to the metadata server over mutual TLS, the way
+// Google's guest agent and client libraries do when the feature is on, and if not, which
+// step fails?
+//
+// Each run:
+//  1. `auto` mode: nothing at all unless the CA file exists (the guest agent creates
+//     /run/google-mds-mtls/ when the feature is on); OK "not set up" otherwise;
+//  2. reads root.crt and client.key and checks them locally (parseable, key matches
+//     the certificate, dates);
+//  3. HTTPS to the metadata endpoint's address on `port`, SNI and certificate name
+//     checked against `serverName` (metadata.google.internal), presenting the client
+//     certificate; GET instance/id with Metadata-Flavor: Google. Transient failures
+//     (5xx, 429, connect errors) are retried per RetryPolicy; TLS failures are not —
+//     a certificate problem does not go away in seconds.
+// diagnoseMdsMtls() turns what was found into one cause:
+//   mtls.ca_missing          CA file missing, unreadable or not PEM       (curl error 77)
+//   mtls.client_cert_missing client certificate/key missing, damaged or
+//                            not matching                                 (curl error 58)
+//   mtls.hostname_mismatch   the server's certificate is for another name (curl error 60)
+//   mtls.handshake_failed    the server's certificate is not trusted, or
+//                            the server refused the session with an alert
+//                            ("certificate required" and friends)         (curl 60 / 56)
+//   mtls.cert_expired        the client certificate has expired
+//   mtls.cert_not_yet_valid  the client certificate starts in the future (clock)
+//   mtls.cert_expiring       DEGRADED: everything works, the client certificate expires
+//                            within 20 % of its lifetime (at most 7 days before)
+// and otherwise the metadata call causes (net.*, mds.*, proxy.intercepted).
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "agent/certs/mtls_credentials.hpp"
+#include "agent/core/random.hpp"
+#include "agent/core/retry_policy.hpp"
+#include "agent/metadata/metadata_client.hpp"
+#include "agent/net/tls_client.hpp"
+#include "agent/probes/probe.hpp"
+#include "config/config.hpp"
+
+namespace guestpulse {
+
+class BlockingPool;
+class HttpClient;
+
+struct MdsMtlsProbeOptions {
+  Enablement enabled = Enablement::Auto;
+  Duration interval = std::chrono::minutes(10);
+  std::string rootCa = "/run/google-mds-mtls/root.crt";
+  std::string clientCert = "/run/google-mds-mtls/client.key";  // certificate and key
+  std::string host = "169.254.169.254";                        // address (or name) dialled
+  std::uint16_t port = 443;
+  std::string serverName = "metadata.google.internal";  // SNI and the name verified
+  Duration timeout = std::chrono::seconds(2);           // per attempt
+  RetrySettings retry;
+  Duration fileDeadline = std::chrono::seconds(5);  // reading the two files
+};
+
+// Everything one run found, for the I/O-free diagnosis.
+struct MdsMtlsFacts {
+  std::string endpoint;    // "169.254.169.254:443"
+  std::string serverName;  // "metadata.google.internal"
+  certs::MtlsCredentialsFinding files;
+  std::optional<TlsLoadError> load;    // set when the TLS context could not be built
+  std::optional<MetadataResult> call;  // set when a request was made
+};
+
+ProbeResult diagnoseMdsMtls(const MdsMtlsFacts& facts);
+
+class MdsMtlsProbe : public Probe {
+ public:
+  // `random` drives the retry jitter; seeded from the OS when empty.
+  MdsMtlsProbe(HttpClient& http, BlockingPool& pool, MdsMtlsProbeOptions options,
+               UnitRandom random = {}, std::function<WallTime()> wallClock = {});
+
+  const std::string& name() const override { return name_; }
+  Duration interval() const override { return options_.interval; }
+  Duration deadline() const override;
+  boost::asio::awaitable<ProbeResult> run(ProbeRunContext context) override;
+
+ private:
+  boost::asio::awaitable<MetadataResult> call(TlsContextProvider& tls, int attempts);
+
+  std::string name_ = "mds_mtls";
+  HttpClient& http_;
+  BlockingPool& pool_;
+  MdsMtlsProbeOptions options_;
+  UnitRandom random_;
+  std::function<WallTime()> wallClock_;
+};
+
+}  // namespace guestpulse
