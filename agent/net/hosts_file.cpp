@@ -5,23 +5,11 @@
 #include <cctype>
 #include <optional>
 
+#include "agent/net/text_fields.hpp"
+
 namespace guestpulse {
 
 namespace {
-
-bool isBlank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
-
-std::vector<std::string_view> splitFields(std::string_view text) {
-  std::vector<std::string_view> fields;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    while (i < text.size() && isBlank(text[i])) ++i;
-    std::size_t start = i;
-    while (i < text.size() && !isBlank(text[i])) ++i;
-    if (i > start) fields.push_back(text.substr(start, i - start));
-  }
-  return fields;
-}
 
 // Parsed through Asio so "::1" and "0:0::1" compare equal without an OS header here.
 std::optional<boost::asio::ip::address> parseAddress(std::string_view text) {

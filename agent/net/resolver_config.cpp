@@ -5,23 +5,11 @@
 #include <charconv>
 #include <optional>
 
+#include "agent/net/text_fields.hpp"
+
 namespace guestpulse {
 
 namespace {
-
-bool isBlank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
-
-std::vector<std::string_view> splitFields(std::string_view text) {
-  std::vector<std::string_view> fields;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    while (i < text.size() && isBlank(text[i])) ++i;
-    std::size_t start = i;
-    while (i < text.size() && !isBlank(text[i])) ++i;
-    if (i > start) fields.push_back(text.substr(start, i - start));
-  }
-  return fields;
-}
 
 std::optional<boost::asio::ip::address> parseAddress(std::string_view text) {
   // A link-local IPv6 server may carry a zone ("fe80::1%eth0"); the zone does not change
@@ -94,7 +82,7 @@ ResolverConfig parseResolverConfig(std::string_view text) {
     if (fields.empty()) continue;
     const std::string_view keyword = fields[0];
     const std::string where = "line " + std::to_string(lineNumber) + ": ";
-    if (isBlank(line[0])) {  // glibc matches keywords at the very start of the line only
+    if (isFieldBlank(line[0])) {  // glibc matches keywords at the very start of the line only
       config.warnings.push_back(where + "'" + std::string(line) +
                                 "' is indented; the resolver ignores it");
       continue;

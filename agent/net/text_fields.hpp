@@ -1,0 +1,26 @@
+#pragma once
+// Whitespace-separated fields, as the classic configuration files (hosts, resolv.conf)
+// define them: spaces, tabs and the other blank characters separate, nothing quotes.
+
+#include <string_view>
+#include <vector>
+
+namespace guestpulse {
+
+inline bool isFieldBlank(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+inline std::vector<std::string_view> splitFields(std::string_view text) {
+  std::vector<std::string_view> fields;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && isFieldBlank(text[i])) ++i;
+    std::size_t start = i;
+    while (i < text.size() && !isFieldBlank(text[i])) ++i;
+    if (i > start) fields.push_back(text.substr(start, i - start));
+  }
+  return fields;
+}
+
+}  // namespace guestpulse
