@@ -32,7 +32,7 @@ retry: { initial: 250ms, max: 8s, multiplier: 2, attempts: 3 }
 probes:
   metadata: { enabled: true, interval: 3s }
 report:
-  guest_attributes: { enabled: true, namespace: guestpulse, heartbeat: 10s }
+  guest_attributes: { enabled: true, namespace: guestpulse, heartbeat: 30s }
   serial: { enabled: true, device: $demo/serial.log }
   state_dir: $demo/state
 log: { level: info }

@@ -249,14 +249,12 @@ void Agent::publishAttributes(const Transition& t) {
 }
 
 void Agent::publishSnapshot(Timestamp now) {
-  attributes_->forgetDelivered();
-  attributes_->set("status", std::string(toString(health_.overall())));
-  for (const auto& [probe, health] : health_.probes()) {
-    if (!health.known) continue;
-    attributes_->set("probe-" + probe, probeAttribute(health.state, health.current));
-  }
-  if (health_.lastFailure()) attributes_->set("last-failure", health_.lastFailure()->toAttribute());
-  attributes_->set("heartbeat", formatRfc3339(now.wall));
+  // Re-sends rank below real changes, so the recovery itself goes out first.
+  attributes_->refresh("status", std::string(toString(health_.overall())));
+  for (const auto& [probe, health] : health_.probes())
+    if (health.known) attributes_->refresh("probe-" + probe, probeAttribute(health.state, health.current));
+  if (health_.lastFailure()) attributes_->refresh("last-failure", health_.lastFailure()->toAttribute());
+  attributes_->refresh("heartbeat", formatRfc3339(now.wall));
 }
 
 asio::awaitable<void> Agent::heartbeatLoop() {

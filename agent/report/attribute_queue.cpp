@@ -13,16 +13,27 @@ int AttributeQueue::priority(const std::string& key) {
 void AttributeQueue::set(const std::string& key, const std::string& value) {
   auto sent = delivered_.find(key);
   if (sent != delivered_.end() && sent->second == value) {
-    pending_.erase(key);  // the server already shows this value
+    if (!refresh_.count(key)) pending_.erase(key);  // the server already shows this value
     return;
   }
   pending_[key] = value;
+  refresh_.erase(key);
+}
+
+void AttributeQueue::refresh(const std::string& key, const std::string& value) {
+  auto it = pending_.find(key);
+  if (it != pending_.end() && !refresh_.count(key)) return;  // a real change is pending
+  pending_[key] = value;
+  refresh_.insert(key);
 }
 
 std::optional<std::pair<std::string, std::string>> AttributeQueue::next() const {
   const std::pair<const std::string, std::string>* best = nullptr;
+  auto rank = [this](const std::string& key) {
+    return std::make_pair(refresh_.count(key) ? 1 : 0, priority(key));
+  };
   for (const auto& entry : pending_)
-    if (!best || priority(entry.first) < priority(best->first)) best = &entry;
+    if (!best || rank(entry.first) < rank(best->first)) best = &entry;
   if (!best) return std::nullopt;
   return std::make_pair(best->first, best->second);
 }
@@ -30,12 +41,18 @@ std::optional<std::pair<std::string, std::string>> AttributeQueue::next() const 
 void AttributeQueue::delivered(const std::string& key, const std::string& value) {
   delivered_[key] = value;
   auto it = pending_.find(key);
-  if (it != pending_.end() && it->second == value) pending_.erase(it);
+  if (it != pending_.end() && it->second == value) {
+    pending_.erase(it);
+    refresh_.erase(key);
+  }
 }
 
 void AttributeQueue::discard(const std::string& key, const std::string& value) {
   auto it = pending_.find(key);
-  if (it != pending_.end() && it->second == value) pending_.erase(it);
+  if (it != pending_.end() && it->second == value) {
+    pending_.erase(it);
+    refresh_.erase(key);
+  }
 }
 
 }  // namespace guestpulse

@@ -2,11 +2,14 @@
 // The write-behind queue of guest attributes. I/O-free.
 //  - coalesces by key: the latest value wins;
 //  - hands out keys by priority: status, last-failure, probe-*, others, heartbeat last;
-//  - skips a value equal to the one already delivered for that key.
+//  - skips a value equal to the one already delivered for that key;
+//  - a refresh (re-sending a value the server should already hold, e.g. after it came
+//    back and may have lost it) ranks below every real change.
 
 #include <cstddef>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 
@@ -16,6 +19,8 @@ class AttributeQueue {
  public:
   // Queues `value` for `key` unless the server already holds exactly that value.
   void set(const std::string& key, const std::string& value);
+  // Queues `value` to be written again even if delivered before, after all real changes.
+  void refresh(const std::string& key, const std::string& value);
   // The most urgent pending key and its value.
   std::optional<std::pair<std::string, std::string>> next() const;
   // Records a successful write; the key stays pending if a newer value arrived meanwhile.
@@ -29,12 +34,14 @@ class AttributeQueue {
   // Forgets what was delivered so every value is written again (e.g. after the feature
   // was re-enabled, or the server lost its state).
   void forgetDelivered() { delivered_.clear(); }
+  bool isRefresh(const std::string& key) const { return refresh_.count(key) > 0; }
 
   static int priority(const std::string& key);
 
  private:
   std::map<std::string, std::string> pending_;
   std::map<std::string, std::string> delivered_;
+  std::set<std::string> refresh_;  // pending keys that are re-sends, not changes
 };
 
 }  // namespace guestpulse

@@ -18,6 +18,12 @@ AttributeWriter::Action AttributeWriter::next(SteadyTime now) {
     action.until = notBefore_;
     return action;
   }
+  if (!finalFlush_ && queue_.next()->first == "heartbeat" &&
+      limiter_.count(std::chrono::seconds(60), now) + kReservedForChanges >= 10) {
+    action.kind = Action::Kind::WaitUntil;
+    action.until = now + std::chrono::seconds(1);  // or sooner, when a change is set()
+    return action;
+  }
   if (!limiter_.tryAcquire(now)) {
     ++counters_.rateLimitedWaits;
     action.kind = Action::Kind::WaitUntil;

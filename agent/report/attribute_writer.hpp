@@ -35,6 +35,9 @@ class AttributeWriter {
   // Failed writes are at least this far apart, so they use at most half of the
   // per-minute budget.
   static constexpr Duration kMinFailureSpacing = std::chrono::seconds(12);
+  // The heartbeat never takes the last slots of a minute: they are kept for state
+  // changes, so a recovery shortly after a failure is reported at once.
+  static constexpr std::size_t kReservedForChanges = 3;
 
   struct Action {
     enum class Kind { Write, WaitUntil, Idle } kind = Kind::Idle;
@@ -55,6 +58,8 @@ class AttributeWriter {
   // Lets anything waiting out a backoff go now: the metadata server just answered again,
   // or the agent is stopping. The rate limits still apply.
   void skipBackoff(SteadyTime now) { notBefore_ = now; }
+  // Shutting down: no change can follow, so the heartbeat needs no reserve left for one.
+  void finalFlush() { finalFlush_ = true; }
 
   const AttributeQueue& queue() const { return queue_; }
   AttributeQueue& queue() { return queue_; }
@@ -70,6 +75,7 @@ class AttributeWriter {
   GuestAttributeCounters counters_;
   SteadyTime notBefore_{};
   bool disabled_ = false;
+  bool finalFlush_ = false;
   int consecutiveFailures_ = 0;
 };
 

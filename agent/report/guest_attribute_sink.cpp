@@ -30,6 +30,12 @@ void GuestAttributeSink::set(const std::string& key, const std::string& value) {
   wake_.cancel();
 }
 
+void GuestAttributeSink::refresh(const std::string& key, const std::string& value) {
+  writer_.queue().refresh(key, value);
+  persist();
+  wake_.cancel();
+}
+
 void GuestAttributeSink::retryNow() {
   if (writer_.disabled()) return;  // a recovery of the probe says nothing about the 403
   writer_.skipBackoff(SteadyClock::now());
@@ -115,6 +121,7 @@ asio::awaitable<void> GuestAttributeSink::run() {
     if (mode_ == Mode::Draining && !backoffSkipped) {
       // What waited out a backoff gets one more chance at shutdown.
       writer_.skipBackoff(SteadyClock::now());
+      writer_.finalFlush();
       backoffSkipped = true;
     }
     SteadyTime now = SteadyClock::now();

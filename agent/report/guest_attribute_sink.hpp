@@ -33,9 +33,9 @@ class GuestAttributeSink {
   void set(const std::string& key, const std::string& value);
   // The metadata server answers again: write what waits now instead of after the backoff.
   void retryNow();
-  // Forgets what the server is known to hold, so the next set() of any value is written
-  // even if it is unchanged (the server may have lost its state).
-  void forgetDelivered() { writer_.queue().forgetDelivered(); }
+  // Writes `value` again even if the server already had it (it may have lost its state),
+  // after every real change.
+  void refresh(const std::string& key, const std::string& value);
   void onDisabledChange(DisabledCallback callback) { onDisabled_ = std::move(callback); }
 
   // The writer loop; returns once stopAndDrain() has finished with it.

@@ -103,7 +103,14 @@ TEST_CASE("a serial FIFO nobody reads does not delay guest attributes or the sto
   mds.addFault(fake::statusFault(503, "/computeMetadata/v1/instance/id"));
   REQUIRE(eventually([&] { return mds.guestAttributes()["guestpulse/status"] == "FAILED"; }, 10s));
   mds.clearFaults();
-  REQUIRE(eventually([&] { return mds.guestAttributes()["guestpulse/status"] == "OK"; }, 10s));
+  bool recovered = eventually([&] { return mds.guestAttributes()["guestpulse/status"] == "OK"; }, 10s);
+  if (!recovered) {
+    std::string log;
+    for (const auto& r : mds.requests())
+      if (r.method == "PUT") log += std::to_string(r.tMs) + " " + r.target + " " + std::to_string(r.status) + " " + r.body + "\n";
+    INFO(log);
+    REQUIRE(recovered);
+  }
   auto stopAt = std::chrono::steady_clock::now();
   agent.signal(SIGTERM);
   CHECK(agent.wait(10s) == 0);

@@ -49,3 +49,29 @@ TEST_CASE("values the server already holds are not written again", "[attributes]
   q.set("status", "OK");
   CHECK(q.size() == 1);
 }
+
+TEST_CASE("refreshes go after real changes and yield to them", "[attributes]") {
+  AttributeQueue q;
+  for (const char* key : {"status", "last-failure", "probe-a", "probe-b"}) {
+    q.set(key, "old");
+    q.delivered(key, "old");
+  }
+  q.set("probe-b", "OK");          // the real change
+  q.refresh("status", "old");      // the snapshot after the server came back
+  q.refresh("last-failure", "old");
+  q.refresh("probe-b", "ignored");  // a real change is pending: it stays
+  q.refresh("probe-a", "old");
+  REQUIRE(q.next());
+  CHECK(q.next()->first == "probe-b");
+  CHECK(q.next()->second == "OK");
+  q.delivered("probe-b", "OK");
+  CHECK(q.next()->first == "status");  // then the refreshes, by priority
+  q.set("status", "FAILED");           // a change overtakes the refresh of the same key
+  CHECK_FALSE(q.isRefresh("status"));
+  q.delivered("status", "FAILED");
+  CHECK(q.next()->first == "last-failure");
+  q.delivered("last-failure", "old");
+  CHECK(q.next()->first == "probe-a");
+  q.delivered("probe-a", "old");
+  CHECK(q.empty());
+}

@@ -158,3 +158,33 @@ TEST_CASE("failures back off with jitter and keep the value; 4xx drops it", "[at
   CHECK(refusing.queue().empty());
   CHECK(refusing.counters().dropped == 1);
 }
+
+TEST_CASE("the heartbeat leaves room for a recovery within the same minute", "[attributes]") {
+  AttributeWriter writer(retry(), makeUnitRandom(5), 30min);
+  SteadyTime now{};
+  auto drain = [&](SteadyTime until) {
+    int n = 0;
+    for (; now < until; now += 100ms) {
+      auto action = writer.next(now);
+      if (action.kind != AttributeWriter::Action::Kind::Write) continue;
+      writer.onOutcome(action.key, action.value, WriteOutcome::Delivered, now);
+      ++n;
+    }
+    return n;
+  };
+  // Start: status, three probes, heartbeat. A failure: status, probe, last-failure.
+  for (const char* key : {"status", "probe-a", "probe-b", "probe-c", "heartbeat"}) writer.set(key, "1");
+  drain(now + 5s);
+  for (const char* key : {"status", "probe-a", "last-failure"}) writer.set(key, "2");
+  drain(now + 5s);
+  // Heartbeats keep coming; they must not use up the minute.
+  for (int i = 0; i < 4; ++i) {
+    writer.set("heartbeat", std::to_string(i));
+    drain(now + 5s);
+  }
+  // The recovery: both values go out now, not a minute later.
+  writer.set("status", "OK");
+  writer.set("probe-a", "OK");
+  CHECK(drain(now + 2s) == 2);
+  CHECK(writer.queue().pending().count("status") == 0);
+}
