@@ -8,7 +8,6 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -31,7 +30,6 @@
 namespace guestpulse {
 
 namespace asio = boost::asio;
-using namespace asio::experimental::awaitable_operators;
 
 struct Agent::Signals {
   explicit Signals(asio::io_context& io) : stop(io), reload(io) {}
@@ -167,15 +165,8 @@ asio::awaitable<ProbeResult> Agent::runOnce(Probe& probe) {
   ProbeRunContext context;
   const ProbeHealth* health = health_.probe(probe.name());
   context.alreadyFailing = health && health->known && health->state != State::Ok;
-  asio::steady_timer deadline(co_await asio::this_coro::executor);
-  deadline.expires_after(probe.deadline());
-  auto outcome = co_await (probe.run(context) ||
-                           deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
-  if (outcome.index() == 0) co_return std::get<0>(std::move(outcome));
-  co_return ProbeResult::failed(
-      "agent.probe_timeout",
-      "probe " + probe.name() + " did not finish within " + formatDuration(probe.deadline()),
-      "a step hung past every per-step timeout; report this with the agent's log");
+  ProbeResult result = co_await runWithDeadline(probe, context);
+  co_return result;
 }
 
 asio::awaitable<void> Agent::probeLoop(Probe& probe, asio::cancellation_slot) {

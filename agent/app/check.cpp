@@ -2,11 +2,8 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/as_tuple.hpp>
 #include <boost/json.hpp>
 
 #include "agent/app/agent.hpp"
@@ -20,7 +17,6 @@
 namespace guestpulse {
 
 namespace asio = boost::asio;
-using namespace asio::experimental::awaitable_operators;
 
 State CheckReport::overall() const {
   State s = State::Ok;
@@ -53,15 +49,8 @@ CheckReport runCheck(const Config& config) {
     asio::co_spawn(io, [&, i]() -> asio::awaitable<void> {
       Probe& probe = *probes[i];
       SteadyTime start = SteadyClock::now();
-      asio::steady_timer deadline(io);
-      deadline.expires_after(probe.deadline());
-      auto outcome = co_await (probe.run({}) || deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
-      report.entries[i].result =
-          outcome.index() == 0
-              ? std::get<0>(std::move(outcome))
-              : ProbeResult::failed("agent.probe_timeout",
-                                    "did not finish within " + formatDuration(probe.deadline()),
-                                    "report this with the agent's log");
+      ProbeResult result = co_await runWithDeadline(probe, {});
+      report.entries[i].result = std::move(result);
       report.entries[i].elapsed = std::chrono::duration_cast<Duration>(SteadyClock::now() - start);
     }, asio::detached);
   }

@@ -27,4 +27,8 @@ class Probe {
   virtual boost::asio::awaitable<ProbeResult> run(ProbeRunContext context) = 0;
 };
 
+// Runs the probe once, bounded by its deadline(): past it the run is cancelled and the
+// result is agent.probe_timeout. Used by the daemon's loops and by `check`.
+boost::asio::awaitable<ProbeResult> runWithDeadline(Probe& probe, ProbeRunContext context);
+
 }  // namespace guestpulse
