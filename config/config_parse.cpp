@@ -5,8 +5,11 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
+#include <string>
 #include <system_error>
 #include <type_traits>
 
@@ -46,14 +49,25 @@ std::string_view kindName(const YAML::Node& node) {
   return "a single value";
 }
 
-// The whole text as a number; from_chars, so no locale, no "0x", no trailing junk.
+// The whole text as a number: plain decimal only, no "0x", "inf", spaces or trailing junk.
 template <class T>
 std::optional<T> parseNumber(std::string_view text) {
   T value{};
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
   if constexpr (std::is_floating_point_v<T>) {
-    if (!std::isfinite(value)) return std::nullopt;
+    // strtod, not from_chars: libstdc++'s from_chars for double is the one thing that
+    // would link libm into the agent. The agent never calls setlocale, so strtod reads
+    // the C locale's '.' everywhere; the character check keeps it to plain decimals.
+    if (text.empty() || text.size() > 64 || text.front() == '+' ||
+        text.find_first_not_of("0123456789.eE+-") != std::string_view::npos)
+      return std::nullopt;
+    const std::string copy(text);
+    char* end = nullptr;
+    errno = 0;
+    value = std::strtod(copy.c_str(), &end);
+    if (errno != 0 || end != copy.c_str() + copy.size() || !std::isfinite(value)) return std::nullopt;
+  } else {
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
   }
   return value;
 }

@@ -5,6 +5,7 @@
 #include <array>
 #include <boost/url.hpp>
 #include <charconv>
+#include <fmt/format.h>
 #include <cmath>
 #include <map>
 
@@ -109,12 +110,6 @@ std::string urlProblem(std::string_view text, bool allowPath) {
            std::string(url.scheme()) + "://" + std::string(url.encoded_host_and_port());
   }
   return {};
-}
-
-std::string formatNumber(double value) {
-  char buffer[32];
-  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
-  return ec == std::errc() ? std::string(buffer, end) : std::to_string(value);
 }
 
 class Checker {
@@ -225,7 +220,7 @@ std::vector<ConfigProblem> validateConfig(const Config& config, const ConfigLine
           "must be at least retry.initial (" + formatConfigDuration(retry.initial) + "), got " +
               formatConfigDuration(retry.max));
   c.check(std::isfinite(retry.multiplier) && retry.multiplier >= 1 && retry.multiplier <= 10,
-          "retry.multiplier", "must be from 1 to 10, got " + formatNumber(retry.multiplier));
+          "retry.multiplier", "must be from 1 to 10, got " + fmt::format("{}", retry.multiplier));
   c.check(retry.attempts >= 1 && retry.attempts <= 20, "retry.attempts",
           "must be from 1 to 20, got " + std::to_string(retry.attempts));
 

@@ -2,8 +2,8 @@
 // rather than with YAML::Emitter so the layout matches config/guestpulse.yaml.
 
 #include <algorithm>
-#include <charconv>
 #include <cstdio>
+#include <fmt/format.h>
 
 #include "config/config.hpp"
 
@@ -64,12 +64,6 @@ std::string scalar(std::string_view s) {
   return out + "\"";
 }
 
-std::string number(double value) {
-  char buffer[32];
-  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
-  return ec == std::errc() ? std::string(buffer, end) : std::to_string(value);
-}
-
 std::string boolean(bool b) { return b ? "true" : "false"; }
 
 class Writer {
@@ -127,7 +121,7 @@ std::string toYaml(const Config& c) {
   w.line(0, "retry");
   w.line(1, "initial", formatConfigDuration(c.retry.initial));
   w.line(1, "max", formatConfigDuration(c.retry.max));
-  w.line(1, "multiplier", number(c.retry.multiplier));
+  w.line(1, "multiplier", fmt::format("{}", c.retry.multiplier));
   w.line(1, "attempts", std::to_string(c.retry.attempts));
 
   w.line(0, "probes");

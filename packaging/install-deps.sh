@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   g++ cmake ninja-build pkg-config
-  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libboost1.81-dev   # Asio, Beast, and JSON/URL compiled from their headers
   libssl-dev libspdlog-dev libyaml-cpp-dev libcli11-dev libsystemd-dev catch2
   # runtime tools used by the tests and the quick start
   curl openssl iproute2 iptables procps python3

@@ -1,7 +1,6 @@
 #include "agent/core/retry_policy.hpp"
 
 #include <algorithm>
-#include <cmath>
 
 namespace guestpulse {
 
@@ -15,10 +14,11 @@ RetryPolicy::RetryPolicy(RetrySettings settings, UnitRandom random)
     : settings_(settings), random_(std::move(random)) {}
 
 Duration RetryPolicy::ceiling(int retryNumber) const {
-  // Computed in double so a large exponent saturates at max instead of overflowing.
-  double ms = static_cast<double>(settings_.initial.count()) *
-              std::pow(settings_.multiplier, std::max(0, retryNumber));
-  double cap = static_cast<double>(settings_.max.count());
+  // Multiplied step by step in double and stopped at the cap, so a large exponent
+  // saturates at max instead of overflowing (and no libm is needed for pow).
+  const double cap = static_cast<double>(settings_.max.count());
+  double ms = static_cast<double>(settings_.initial.count());
+  for (int n = 0; n < retryNumber && ms < cap; ++n) ms *= settings_.multiplier;
   return Duration(static_cast<Duration::rep>(std::min(ms, cap)));
 }
 
@@ -28,7 +28,8 @@ std::optional<Duration> RetryPolicy::onFailure(const AttemptOutcome& outcome) {
   Duration window = ceiling(retries_);
   ++retries_;
   double r = std::clamp(random_(), 0.0, 1.0);
-  return Duration(static_cast<Duration::rep>(std::llround(r * static_cast<double>(window.count()))));
+  // r * window is never negative, so adding one half and truncating rounds to nearest.
+  return Duration(static_cast<Duration::rep>(r * static_cast<double>(window.count()) + 0.5));
 }
 
 Duration cycleDelay(const RetrySettings& settings, Duration interval, int consecutiveFailedCycles) {

@@ -274,6 +274,12 @@ TEST_CASE("values of the wrong type are problems", "[config]") {
   CHECK(onlyProblem("retry:\n  attempts: 5.5\n").message == "expected a whole number, got '5.5'");
   CHECK(onlyProblem("retry:\n  multiplier: double\n").message == "expected a number, got 'double'");
   CHECK(onlyProblem("retry:\n  multiplier: .nan\n").message == "expected a number, got '.nan'");
+  // Plain decimals only, read the same whatever the locale.
+  for (const char* text : {"0x2", "inf", "+2", "2,5", "1e400", "2 ", "1..5", "-"})
+    CHECK(onlyProblem("retry:\n  multiplier: '" + std::string(text) + "'\n").message ==
+          "expected a number, got '" + std::string(text) + "'");
+  CHECK(parseValid("retry: {multiplier: 2.5e0}\n").retry.multiplier == 2.5);
+  CHECK(parseValid("retry: {multiplier: 1.25}\n").retry.multiplier == 1.25);
   CHECK(onlyProblem("probes:\n  metadata:\n    enabled: maybe\n").message ==
         "expected true or false, got 'maybe'");
   CHECK(onlyProblem("metadata:\n  hostname: {a: b}\n").message ==

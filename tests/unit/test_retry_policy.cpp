@@ -36,6 +36,21 @@ TEST_CASE("full jitter stays under a ceiling that doubles up to max", "[retry]")
   }
 }
 
+TEST_CASE("the ceiling follows a fractional multiplier and saturates at max", "[retry]") {
+  RetrySettings s;
+  s.initial = 1000ms;
+  s.max = 60s;
+  s.multiplier = 1.5;
+  RetryPolicy policy(s, fixed(1.0));
+  CHECK(policy.ceiling(0) == 1000ms);
+  CHECK(policy.ceiling(1) == 1500ms);
+  CHECK(policy.ceiling(2) == 2250ms);
+  CHECK(policy.ceiling(3) == 3375ms);
+  // A huge retry count neither overflows nor takes long: it stops at the cap.
+  CHECK(policy.ceiling(1'000'000'000) == 60s);
+  CHECK(policy.ceiling(-3) == 1000ms);
+}
+
 TEST_CASE("the attempt budget counts the first try", "[retry]") {
   RetryPolicy policy(settings(3), fixed(0.5));
   CHECK(policy.onFailure(AttemptOutcome::status(503)));
