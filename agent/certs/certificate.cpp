@@ -10,6 +10,8 @@
 #include <chrono>
 #include <ctime>
 
+#include "platform/tls_library.hpp"
+
 namespace guestpulse::certs {
 
 namespace {
@@ -142,6 +144,10 @@ CertificateSet& CertificateSet::operator=(const CertificateSet&) = default;
 
 CertificateSet CertificateSet::parse(std::string_view pem, std::string_view origin) {
   CertificateSet set;
+  if (const std::string& why = platform::tlsLibraryProblem(); !why.empty()) {
+    set.error_ = "cannot read " + std::string(origin) + ": " + why;
+    return set;
+  }
   auto native = std::make_shared<Native>();
   ERR_clear_error();
   BioPtr bio = memoryBio(pem);
@@ -173,6 +179,10 @@ PrivateKey& PrivateKey::operator=(const PrivateKey&) = default;
 
 PrivateKey PrivateKey::parse(std::string_view pem, std::string_view origin) {
   PrivateKey key;
+  if (const std::string& why = platform::tlsLibraryProblem(); !why.empty()) {
+    key.error_ = "cannot read " + std::string(origin) + ": " + why;
+    return key;
+  }
   ERR_clear_error();
   if (pem.find("ENCRYPTED PRIVATE KEY") != std::string_view::npos ||
       pem.find("Proc-Type: 4,ENCRYPTED") != std::string_view::npos) {

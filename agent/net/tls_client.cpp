@@ -11,6 +11,7 @@
 
 #include "agent/certs/certificate.hpp"
 #include "agent/net/http_exchange.hpp"
+#include "platform/tls_library.hpp"
 
 namespace guestpulse {
 
@@ -44,6 +45,10 @@ TlsContextProvider::~TlsContextProvider() = default;
 
 std::unique_ptr<TlsContextProvider> TlsContextProvider::create(const TlsOptions& options,
                                                                 TlsLoadError& error) {
+  if (const std::string& why = platform::tlsLibraryProblem(); !why.empty()) {
+    error = {TlsLoadStep::Library, why};
+    return nullptr;
+  }
   std::unique_ptr<TlsContextProvider> provider(new TlsContextProvider());
   ssl::context& ctx = *provider->context_;
   boost::system::error_code ec;

@@ -22,7 +22,8 @@ struct TlsOptions {
   std::string clientKeyFile;   // PEM key; empty = read the key from clientCertFile
 };
 
-enum class TlsLoadStep { None, CaFile, ClientCert, ClientKey, KeyMismatch };
+// Library: OpenSSL itself could not be loaded (platform/tls_library.hpp).
+enum class TlsLoadStep { None, Library, CaFile, ClientCert, ClientKey, KeyMismatch };
 
 struct TlsLoadError {
   TlsLoadStep step = TlsLoadStep::None;

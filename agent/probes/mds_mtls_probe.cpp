@@ -11,6 +11,7 @@
 #include "agent/net/http_client.hpp"
 #include "agent/probes/metadata_diagnosis.hpp"
 #include "agent/probes/metadata_probe.hpp"
+#include "platform/tls_library.hpp"
 
 namespace guestpulse {
 
@@ -37,6 +38,10 @@ Prepared prepare(const MdsMtlsProbeOptions& options, bool onlyIfSetUp, WallTime 
   std::error_code ec;
   out.caExists = std::filesystem::exists(options.rootCa, ec);
   if (onlyIfSetUp && !out.caExists) return out;
+  if (const std::string& why = platform::tlsLibraryProblem(); !why.empty()) {
+    out.load = TlsLoadError{TlsLoadStep::Library, why};
+    return out;
+  }
   certs::MtlsCredentialFiles files = certs::readMtlsCredentials(options.rootCa, options.clientCert);
   out.finding = certs::inspectMtlsCredentials(files, now);
   using certs::MtlsFileProblem;
@@ -174,6 +179,10 @@ ProbeResult diagnoseMdsMtls(const MdsMtlsFacts& f) {
                                               std::string(kGuestAgentHint) +
                                               "; or correct probes.mds_mtls.client_cert"),
                       58);
+  } else if (f.load && f.load->step == TlsLoadStep::Library) {
+    result = ProbeResult::failed("agent.tls_unavailable",
+                                 "cannot check mTLS to " + f.endpoint + ": " + f.load->message,
+                                 platform::kTlsLibraryFix);
   } else if (f.load) {
     bool ca = f.load->step == TlsLoadStep::CaFile;
     result = withCurl(ProbeResult::failed(ca ? "mtls.ca_missing" : "mtls.client_cert_missing",

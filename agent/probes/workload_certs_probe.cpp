@@ -6,6 +6,7 @@
 #include "agent/net/blocking_pool.hpp"
 #include "agent/probes/metadata_diagnosis.hpp"
 #include "agent/probes/metadata_probe.hpp"
+#include "platform/tls_library.hpp"
 
 namespace guestpulse {
 
@@ -241,6 +242,11 @@ asio::awaitable<ProbeResult> WorkloadCertsProbe::checkCredentials(const std::str
         "workload_certs.credentials_missing",
         "reading " + dir + " did not finish within " + formatDuration(options_.fileDeadline),
         "the directory is on a stuck file system; check its mount");
+  }
+  if (const std::string& why = platform::tlsLibraryProblem(); !why.empty()) {
+    co_return ProbeResult::failed("agent.tls_unavailable",
+                                  "cannot check the credentials in " + dir + ": " + why,
+                                  platform::kTlsLibraryFix);
   }
   certs::WorkloadCredentialsFinding finding =
       certs::inspectWorkloadCredentials(*files, wallClock_(), options_.policy);

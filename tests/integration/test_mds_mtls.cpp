@@ -2,6 +2,8 @@
 // each case: every cause reproduced by the probe itself, by `guestpulse check --json`
 // (the real binary) and by the running agent (its serial line).
 
+#include <csignal>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -215,6 +217,45 @@ TEST_CASE("mds_mtls auto: without root.crt it is 'not set up' and connects to no
   writeSecret(world.rootCa(), world.serverCa.certPem());
   CHECK_THAT(runProbeOnce(world.config(Enablement::Auto), "mds_mtls").message,
              Catch::Contains("over mTLS"));
+}
+
+// Which OpenSSL libraries process `pid` has mapped ("libssl.so.3 libcrypto.so.3").
+std::string mappedOpenSsl(int pid) {
+  std::string maps = readFile("/proc/" + std::to_string(pid) + "/maps");
+  std::string found;
+  for (const char* name : {"libssl.so", "libcrypto.so"})
+    if (maps.find(name) != std::string::npos) found += std::string(found.empty() ? "" : " ") + name;
+  return found;
+}
+
+TEST_CASE("the agent binary maps OpenSSL only once a probe needs TLS", "[mtls][footprint]") {
+  if (!GUESTPULSE_BINARY_LOADS_OPENSSL_LATE) {
+    WARN("skipped: this build links OpenSSL into the agent binary (GUESTPULSE_LAZY_OPENSSL=OFF)");
+    return;
+  }
+  MtlsWorld world;
+  std::filesystem::remove(world.rootCa());
+  writeFile(world.dir / "g.yaml", world.yaml(Enablement::Auto));
+  auto agent = ChildProcess::spawn({GUESTPULSE_BINARY, "run", "-c", (world.dir / "g.yaml").string()},
+                                   {"GCE_METADATA_HOST=" + world.mds->endpoint()},
+                                   world.dir / "run.out", world.dir / "run.err");
+  // Several metadata cycles and mds_mtls "not set up" checks: nothing needed TLS.
+  REQUIRE(eventually([&] { return world.mds->requests().size() >= 3; }, 10s));
+  REQUIRE(eventually(
+      [&] { return readFile(world.dir / "serial.log").find("probe=metadata") != std::string::npos ||
+                   std::filesystem::exists(world.dir / "state" / "status.json"); },
+      10s));
+  INFO(readFile(world.dir / "run.err"));
+  CHECK(mappedOpenSsl(agent.pid).empty());
+  CHECK(world.mds->tlsHandshakes() == 0);
+
+  // The guest agent sets mTLS up: the next mds_mtls cycle loads OpenSSL and succeeds.
+  writeSecret(world.rootCa(), world.serverCa.certPem());
+  REQUIRE(eventually([&] { return world.mds->tlsHandshakes() >= 1; }, 10s));
+  CHECK(mappedOpenSsl(agent.pid) == "libssl.so libcrypto.so");
+  REQUIRE(agent.signal(SIGTERM));
+  CHECK(agent.wait(10s) == 0);
+  CHECK_THAT(readFile(world.dir / "run.err"), !Catch::Contains("OpenSSL 3 could not be loaded"));
 }
 
 TEST_CASE("mds_mtls: CA file missing or not PEM is mtls.ca_missing (curl 77)", "[mtls]") {
