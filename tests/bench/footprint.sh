@@ -4,7 +4,8 @@
 #   tests/bench/footprint.sh [BUILD_DIR] [IDLE_SECONDS] [OUTAGE_SECONDS]
 # Figures:
 #   - stripped binary size;
-#   - RSS / PSS / private memory of the agent after IDLE_SECONDS (default 60) of a
+#   - RSS / PSS / private memory of three agents (and their median RSS; PSS is lower
+#     for sharing their pages) after IDLE_SECONDS (default 60) of a
 #     healthy server, and of `sleep` in the same run as the floor of any dynamically
 #     linked process on this machine (ratio printed);
 #   - requests per second the agent sends during OUTAGE_SECONDS (default 120) of a dead
@@ -37,22 +38,37 @@ pids+=($!)
 for _ in $(seq 50); do [[ -s "$work/port" ]] && break; sleep 0.1; done
 port=$(cat "$work/port")
 fake="http://127.0.0.1:$port"
-cat > "$work/g.yaml" <<YAML
+# Three agents side by side: where ASLR puts libc and the binary moves the 64 kB
+# fault-around windows, so one process's RSS varies by ~±150 kB from run to run.
+agents=()
+for i in 1 2 3; do
+  cat > "$work/g$i.yaml" <<YAML
 report:
-  serial: { device: $work/serial.log }
-  state_dir: $work/state
+  serial: { device: $work/serial$i.log }
+  state_dir: $work/state$i
 YAML
-
-GCE_METADATA_HOST="127.0.0.1:$port" "$work/guestpulse.stripped" run -c "$work/g.yaml" 2>"$work/agent.log" &
-agent=$!
-pids+=($agent)
+  GCE_METADATA_HOST="127.0.0.1:$port" "$work/guestpulse.stripped" run -c "$work/g$i.yaml" \
+    2>"$work/agent$i.log" &
+  agents+=($!)
+  pids+=($!)
+done
+agent=${agents[0]}
 sleep 1000 & floor=$!
 pids+=($floor)
 sleep "$idle"
 echo "after ${idle}s idle on the default config (30s interval):"
-memline "$agent" "guestpulse run"
+rss_all=()
+for i in 0 1 2; do
+  memline "${agents[$i]}" "guestpulse run #$((i + 1))"
+  rss_all+=("$(kb Rss "${agents[$i]}")")
+done
 memline "$floor" "sleep (floor)"
-awk -v a="$(kb Rss "$agent")" -v b="$(kb Rss "$floor")" 'BEGIN { printf "rss ratio guestpulse/sleep: %.1f\n", a / b }'
+median=$(printf '%s\n' "${rss_all[@]}" | sort -n | sed -n 2p)
+echo "median rss: $median kB ($(awk -v m="$median" 'BEGIN { printf "%.2f", m / 1024 }') MiB)"
+awk -v a="$median" -v b="$(kb Rss "$floor")" 'BEGIN { printf "rss ratio guestpulse/sleep: %.1f\n", a / b }'
+echo "shared objects mapped by the agent: $(awk '$6 ~ /\.so/ { n = $6; sub(/.*\//, "", n); print n }' \
+  "/proc/$agent/maps" | sort -u | tr '\n' ' ')"
+for i in 1 2; do kill "${agents[$i]}" 2>/dev/null || true; done
 
 count() { curl -s "$fake/_fake/requests" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
 for fault in '{"reset":true}' '{"status":503}'; do
