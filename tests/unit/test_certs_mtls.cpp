@@ -130,6 +130,21 @@ TEST_CASE("mtls diagnosis: file problems name the cause and the curl error", "[c
   CHECK(diagnoseMdsMtls(facts).cause == "mtls.client_cert_missing");
 }
 
+TEST_CASE("mtls diagnosis: no OpenSSL runtime is agent.tls_unavailable, not a file problem",
+          "[certs]") {
+  MdsMtlsFacts facts;
+  facts.endpoint = "169.254.169.254:443";
+  facts.load = TlsLoadError{TlsLoadStep::Library,
+                            "OpenSSL 3 could not be loaded (libssl.so.3: cannot open shared "
+                            "object file: No such file or directory)"};
+  ProbeResult result = diagnoseMdsMtls(facts);
+  CHECK(result.state == State::Failed);
+  CHECK(result.cause == "agent.tls_unavailable");
+  CHECK_THAT(result.message, Catch::Contains("169.254.169.254:443") &&
+                                 Catch::Contains("libssl.so.3: cannot open shared object file"));
+  CHECK_THAT(result.fix, Catch::Contains("libssl3") && Catch::Contains("restart guestpulse"));
+}
+
 TEST_CASE("tls alerts are named, including TLS 1.3's certificate required", "[certs]") {
   CHECK(tlsAlertName(116) == "certificate required");
   CHECK(tlsAlertName(40) == "handshake failure");
