@@ -83,6 +83,20 @@ ResolveOutcome resolveBlocking(const std::string& host, std::uint16_t port) {
 
 }  // namespace
 
+asio::awaitable<bool> connectStream(beast::tcp_stream& stream,
+                                    const std::vector<tcp::endpoint>& endpoints,
+                                    const ExchangeClock& clock, HttpResult& result) {
+  stream.expires_after(clock.remaining());
+  auto [ec, endpoint] = co_await stream.async_connect(endpoints, asio::as_tuple(asio::use_awaitable));
+  const auto& peerEndpoint = ec ? endpoints.back() : endpoint;
+  result.peer = peerEndpoint.address().to_string() + ":" + std::to_string(peerEndpoint.port());
+  if (ec) {
+    recordFailure(result, HttpStep::Connect, ec, clock);
+    co_return false;
+  }
+  co_return true;
+}
+
 HttpClient::HttpClient(asio::any_io_executor executor, BlockingPool& pool)
     : executor_(std::move(executor)), pool_(pool) {}
 

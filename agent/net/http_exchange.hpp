@@ -48,21 +48,11 @@ inline void recordFailure(HttpResult& result, HttpStep step, boost::system::erro
 }
 
 // Connects `stream` to the first endpoint that accepts. Returns false (and fills
-// result) on failure.
-inline boost::asio::awaitable<bool> connectStream(
+// result) on failure. Defined in http_client.cpp: an inline coroutine would give each
+// translation unit its own frame type, which LTO reports as an ODR violation.
+boost::asio::awaitable<bool> connectStream(
     boost::beast::tcp_stream& stream, const std::vector<boost::asio::ip::tcp::endpoint>& endpoints,
-    const ExchangeClock& clock, HttpResult& result) {
-  namespace asio = boost::asio;
-  stream.expires_after(clock.remaining());
-  auto [ec, endpoint] = co_await stream.async_connect(endpoints, asio::as_tuple(asio::use_awaitable));
-  const auto& peerEndpoint = ec ? endpoints.back() : endpoint;
-  result.peer = peerEndpoint.address().to_string() + ":" + std::to_string(peerEndpoint.port());
-  if (ec) {
-    recordFailure(result, HttpStep::Connect, ec, clock);
-    co_return false;
-  }
-  co_return true;
-}
+    const ExchangeClock& clock, HttpResult& result);
 
 // Writes the request and reads the response over an already connected stream.
 template <class Stream>
