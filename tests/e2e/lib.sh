@@ -42,7 +42,7 @@ readonly E2E_PROXY_URL="http://$E2E_MDS_LINK_ADDR:3128"
 # 200ms..4s x3, so a fault shows within ~2s + 3x1s + backoff and a recovery within ~4s + 2s.
 readonly E2E_LINE_DEADLINE=30
 readonly E2E_RECOVERY_DEADLINE=30
-readonly E2E_START_DEADLINE=20
+readonly E2E_START_DEADLINE=${E2E_START_DEADLINE_OVERRIDE:-20}
 
 E2E_NAME=""
 E2E_GP=""
