@@ -21,26 +21,13 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-kb() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$2/smaps_rollup"; }
-memline() {
-  local pid=$1 name=$2
-  local rss pss priv_clean priv_dirty
-  rss=$(kb Rss "$pid"); pss=$(kb Pss "$pid")
-  priv_clean=$(kb Private_Clean "$pid"); priv_dirty=$(kb Private_Dirty "$pid")
-  printf '%-22s rss=%6d kB  pss=%6d kB  private=%6d kB  threads=%s\n' "$name" "$rss" "$pss" \
-    "$((priv_clean + priv_dirty))" "$(awk '/^Threads:/ {print $2}' "/proc/$pid/status")"
-}
+# shellcheck source=tests/bench/memory.sh
+source "$root/tests/bench/memory.sh"
 
 strip -o "$work/guestpulse.stripped" "$build/guestpulse"
 echo "binary: $(stat -c %s "$build/guestpulse") bytes, stripped $(stat -c %s "$work/guestpulse.stripped") bytes"
-# Start from a cold page cache for the binary, as after a reboot: the pages of a file
-# just written are cached the way the writer left them, which changes how many the
-# kernel maps per fault. FOOTPRINT_WARM=1 keeps the just-written cache instead.
-if [[ ${FOOTPRINT_WARM:-} != 1 ]]; then
-  sync "$work/guestpulse.stripped"
-  python3 -c 'import os, sys; fd = os.open(sys.argv[1], os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)' \
-    "$work/guestpulse.stripped"
-fi
+# Start from a cold page cache for the binary, as after a reboot.
+cold_page_cache "$work/guestpulse.stripped"
 
 "$build/tests/fake-mds" --listen 127.0.0.1:0 --port-file "$work/port" --quiet &
 pids+=($!)
@@ -75,8 +62,7 @@ memline "$floor" "sleep (floor)"
 median=$(printf '%s\n' "${rss_all[@]}" | sort -n | sed -n 2p)
 echo "median rss: $median kB ($(awk -v m="$median" 'BEGIN { printf "%.2f", m / 1024 }') MiB)"
 awk -v a="$median" -v b="$(kb Rss "$floor")" 'BEGIN { printf "rss ratio guestpulse/sleep: %.1f\n", a / b }'
-echo "shared objects mapped by the agent: $(awk '$6 ~ /\.so/ { n = $6; sub(/.*\//, "", n); print n }' \
-  "/proc/$agent/maps" | sort -u | tr '\n' ' ')"
+echo "shared objects mapped by the agent: $(mapped_objects "$agent")"
 for i in 1 2; do kill "${agents[$i]}" 2>/dev/null || true; done
 
 count() { curl -s "$fake/_fake/requests" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }

@@ -11,6 +11,8 @@
 #   (FOOTPRINT_DETAIL=1 adds a per-mapping breakdown)
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib.sh"
+# shellcheck source=tests/bench/memory.sh
+source "$(dirname "${BASH_SOURCE[0]}")/memory.sh"
 idle=${3:-60}
 e2e_init footprint "$1" "$2"
 
@@ -26,18 +28,13 @@ report:
 YAML
 }
 
-# A cold page cache for the binary, as after a reboot (see footprint.sh).
-if [[ ${FOOTPRINT_WARM:-} != 1 ]]; then
-  sync "$E2E_GP"
-  python3 -c 'import os, sys; fd = os.open(sys.argv[1], os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)' "$E2E_GP"
-fi
+# A cold page cache for the binary, as after a reboot.
+cold_page_cache "$E2E_GP"
 e2e_up
 sleep "$idle"
-kb() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$E2E_AGENT_PID/smaps_rollup"; }
 echo "after ${idle}s idle on the default config, endpoint 169.254.169.254 in a netns:"
-echo "guestpulse run rss=$(kb Rss) kB pss=$(kb Pss) kB private=$(($(kb Private_Clean) + $(kb Private_Dirty))) kB threads=$(awk '/^Threads:/ {print $2}' "/proc/$E2E_AGENT_PID/status")"
-echo "shared objects mapped: $(awk '$6 ~ /\.so/ { n = $6; sub(/.*\//, "", n); print n }' \
-  "/proc/$E2E_AGENT_PID/maps" | sort -u | tr '\n' ' ')"
+memline "$E2E_AGENT_PID" "guestpulse run"
+echo "shared objects mapped: $(mapped_objects "$E2E_AGENT_PID")"
 echo "requests the fake saw: $(e2e_fake GET requests | jq length)"
 # FOOTPRINT_DETAIL=1: resident memory per mapping, anonymous regions (heap, thread
 # stacks, malloc arenas) one by one.

@@ -11,22 +11,12 @@
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
 
 extern char** environ;
 
 namespace guestpulse::testing {
-
-TempDir::TempDir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "guestpulse-test-XXXXXX").string();
-  char* made = ::mkdtemp(pattern.data());
-  if (!made) throw std::runtime_error("mkdtemp failed");
-  path_ = made;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
 
 std::string readFile(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -133,6 +123,43 @@ void ChildProcess::killHard() {
     ::waitpid(pid, &status, 0);
     pid = -1;
   }
+}
+
+CheckedProbe checkProbe(const std::filesystem::path& dir, const std::string& yaml,
+                        const std::string& mdsEndpoint, const std::string& probeName) {
+  writeFile(dir / "g.yaml", yaml);
+  auto child = ChildProcess::spawn({GUESTPULSE_BINARY, "check", "-c", (dir / "g.yaml").string(), "--json"},
+                                   {"GCE_METADATA_HOST=" + mdsEndpoint}, dir / "check.out",
+                                   dir / "check.err");
+  CheckedProbe checked;
+  checked.exitCode = child.wait(std::chrono::seconds(60));
+  if (checked.exitCode == -1) child.killHard();
+  std::string out = readFile(dir / "check.out");
+  INFO(out << readFile(dir / "check.err"));
+  auto text = [](const boost::json::object& o, const char* key) {
+    auto it = o.find(key);
+    return it != o.end() && it->value().is_string() ? std::string(it->value().get_string()) : "";
+  };
+  auto json = boost::json::parse(out).as_object();
+  for (auto& p : json["probes"].as_array()) {
+    const auto& row = p.as_object();
+    if (text(row, "name") != probeName) continue;
+    checked.state = text(row, "state");
+    checked.cause = text(row, "cause");
+    checked.message = text(row, "message");
+  }
+  return checked;
+}
+
+std::string serialUntil(const Config& config, const std::filesystem::path& dir,
+                        const std::string& line) {
+  std::filesystem::remove(dir / "serial.log");
+  std::filesystem::remove_all(dir / "state");
+  RunningAgent running(config);
+  eventually([&] { return readFile(dir / "serial.log").find(line) != std::string::npos; },
+             std::chrono::seconds(10));
+  running.stop();
+  return readFile(dir / "serial.log");
 }
 
 }  // namespace guestpulse::testing

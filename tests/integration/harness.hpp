@@ -16,19 +16,9 @@
 #include "agent/app/agent.hpp"
 #include "config/config.hpp"
 #include "tests/fake_mds/fake_mds.hpp"
+#include "tests/integration/temp_dir.hpp"
 
 namespace guestpulse::testing {
-
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-};
 
 std::string readFile(const std::filesystem::path& path);
 void writeFile(const std::filesystem::path& path, const std::string& content);
@@ -84,5 +74,20 @@ struct ChildProcess {
   int wait(std::chrono::milliseconds timeout);
   void killHard();
 };
+
+// One probe's row of `guestpulse check -c DIR/g.yaml --json`, run as the real binary
+// with GCE_METADATA_HOST=mdsEndpoint (`yaml` is written to DIR/g.yaml first; the output
+// goes to DIR/check.out and check.err).
+struct CheckedProbe {
+  int exitCode = -1;  // -1: still running after 60 s (then killed)
+  std::string state, cause, message;
+};
+CheckedProbe checkProbe(const std::filesystem::path& dir, const std::string& yaml,
+                        const std::string& mdsEndpoint, const std::string& probeName);
+
+// Runs the agent in process on `config`, from no serial log (DIR/serial.log) and no state
+// (DIR/state), until the serial log shows `line` or 10 s pass; returns the log.
+std::string serialUntil(const Config& config, const std::filesystem::path& dir,
+                        const std::string& line);
 
 }  // namespace guestpulse::testing

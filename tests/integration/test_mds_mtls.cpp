@@ -119,46 +119,13 @@ struct MtlsWorld {
   }
 };
 
-struct Checked {
-  int exitCode = -1;
-  std::string state;  // of the probe asked for
-  std::string cause;
-};
-
-std::string text(const boost::json::object& o, const char* key) {
-  auto it = o.find(key);
-  return it != o.end() && it->value().is_string() ? std::string(it->value().get_string()) : "";
-}
-
-Checked checkBinary(const MtlsWorld& world, const std::string& probeName = "mds_mtls") {
-  writeFile(world.dir / "g.yaml", world.yaml());
-  auto child = ChildProcess::spawn(
-      {GUESTPULSE_BINARY, "check", "-c", (world.dir / "g.yaml").string(), "--json"},
-      {"GCE_METADATA_HOST=" + world.mds->endpoint()}, world.dir / "check.out",
-      world.dir / "check.err");
-  Checked checked;
-  checked.exitCode = child.wait(60s);
-  if (checked.exitCode == -1) child.killHard();
-  std::string out = readFile(world.dir / "check.out");
-  INFO(out << readFile(world.dir / "check.err"));
-  auto json = boost::json::parse(out).as_object();
-  for (auto& p : json["probes"].as_array()) {
-    if (text(p.as_object(), "name") != probeName) continue;
-    checked.state = text(p.as_object(), "state");
-    checked.cause = text(p.as_object(), "cause");
-  }
-  return checked;
+CheckedProbe checkBinary(const MtlsWorld& world) {
+  return checkProbe(world.dir.path(), world.yaml(), world.mds->endpoint(), "mds_mtls");
 }
 
 // The agent, in process, until its serial log shows `line` (or 10 s pass).
 std::string agentSerial(const MtlsWorld& world, const std::string& line) {
-  std::filesystem::remove(world.dir / "serial.log");
-  std::filesystem::remove_all(world.dir / "state");
-  RunningAgent running(world.config());
-  eventually([&] { return readFile(world.dir / "serial.log").find(line) != std::string::npos; },
-             10s);
-  running.stop();
-  return readFile(world.dir / "serial.log");
+  return serialUntil(world.config(), world.dir.path(), line);
 }
 
 // The cause named three ways: by the probe, by `check --json`, by the running agent.
@@ -171,7 +138,7 @@ void expectCause(MtlsWorld& world, State state, const std::string& cause,
   if (!messagePart.empty()) CHECK_THAT(direct.message, Catch::Contains(messagePart));
   CHECK_FALSE(direct.fix.empty());
 
-  Checked checked = checkBinary(world);
+  CheckedProbe checked = checkBinary(world);
   CHECK(checked.cause == cause);
   CHECK(checked.state == toString(state));
   CHECK(checked.exitCode == (state == State::Failed ? 2 : state == State::Degraded ? 1 : 0));
@@ -199,7 +166,7 @@ TEST_CASE("mds_mtls: a healthy mTLS endpoint is OK, by the probe, check and the 
     if (r.target == "/computeMetadata/v1/instance/id" && r.flavor) seen = true;
   CHECK(seen);
 
-  Checked checked = checkBinary(world);
+  CheckedProbe checked = checkBinary(world);
   CHECK(checked.exitCode == 0);
   CHECK(checked.state == "OK");
   CHECK_THAT(agentSerial(world, "probe=mds_mtls state=OK"),

@@ -124,39 +124,12 @@ struct Workload {
 
 CertSpec leafSpec() { return workloadSpec("spiffe://proj.svc.id.goog/ns/default/sa/app"); }
 
-struct Checked {
-  int exitCode = -1;
-  std::string state, cause, message;
-};
-
-Checked checkBinary(const Workload& w, Enablement enabled = Enablement::Auto) {
-  writeFile(w.dir / "g.yaml", w.yaml(enabled));
-  auto child = ChildProcess::spawn(
-      {GUESTPULSE_BINARY, "check", "-c", (w.dir / "g.yaml").string(), "--json"},
-      {"GCE_METADATA_HOST=" + w.mds.endpoint()}, w.dir / "check.out", w.dir / "check.err");
-  Checked checked;
-  checked.exitCode = child.wait(60s);
-  if (checked.exitCode == -1) child.killHard();
-  std::string out = readFile(w.dir / "check.out");
-  INFO(out << readFile(w.dir / "check.err"));
-  auto json = boost::json::parse(out).as_object();
-  for (auto& p : json["probes"].as_array()) {
-    auto& o = p.as_object();
-    if (o["name"].as_string() != "workload_certs") continue;
-    checked.state = o["state"].as_string().c_str();
-    checked.cause = o["cause"].as_string().c_str();
-    checked.message = o["message"].as_string().c_str();
-  }
-  return checked;
+CheckedProbe checkBinary(const Workload& w, Enablement enabled = Enablement::Auto) {
+  return checkProbe(w.dir.path(), w.yaml(enabled), w.mds.endpoint(), "workload_certs");
 }
 
 std::string agentSerial(Workload& w, const std::string& line) {
-  std::filesystem::remove(w.dir / "serial.log");
-  std::filesystem::remove_all(w.dir / "state");
-  RunningAgent running(w.config());
-  eventually([&] { return readFile(w.dir / "serial.log").find(line) != std::string::npos; }, 10s);
-  running.stop();
-  return readFile(w.dir / "serial.log");
+  return serialUntil(w.config(), w.dir.path(), line);
 }
 
 void expectCause(Workload& w, State state, const std::string& cause,
@@ -167,7 +140,7 @@ void expectCause(Workload& w, State state, const std::string& cause,
   CHECK(direct.cause == cause);
   CHECK_THAT(direct.message, Catch::Contains(messagePart));
 
-  Checked checked = checkBinary(w);
+  CheckedProbe checked = checkBinary(w);
   CHECK(checked.cause == cause);
   CHECK(checked.state == toString(state));
   CHECK(checked.exitCode == (state == State::Failed ? 2 : state == State::Degraded ? 1 : 0));
@@ -192,7 +165,7 @@ TEST_CASE("workload_certs auto, feature off: no request reaches gce-workload-cer
   CHECK(direct.cause.empty());
   CHECK_THAT(direct.message, Catch::Contains("not enabled"));
 
-  Checked checked = checkBinary(w);
+  CheckedProbe checked = checkBinary(w);
   CHECK(checked.exitCode == 0);
   CHECK(checked.state == "OK");
   CHECK(checked.cause.empty());
@@ -224,7 +197,7 @@ TEST_CASE("workload_certs: 404 config-status is one INFO line over many interval
   CHECK(direct.cause == "workload_certs.not_configured");
   CHECK_THAT(direct.message, Catch::Contains("HTTP 404"));
 
-  Checked checked = checkBinary(w);
+  CheckedProbe checked = checkBinary(w);
   CHECK(checked.exitCode == 0);
   CHECK(checked.state == "OK");
   CHECK(checked.cause == "workload_certs.not_configured");
@@ -348,7 +321,7 @@ TEST_CASE("workload_certs: config-status OK and the credentials checked", "[work
     CHECK(ok.cause.empty());
     CHECK_THAT(ok.message,
                Catch::Contains("config-status OK") && Catch::Contains("spiffe://proj.svc.id.goog"));
-    Checked checked = checkBinary(w);
+    CheckedProbe checked = checkBinary(w);
     CHECK(checked.exitCode == 0);
     CHECK(checked.state == "OK");
   }

@@ -2,13 +2,13 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
-#include <random>
 
 #include "agent/certs/mtls_credentials.hpp"
 #include "agent/net/tls_client.hpp"
 #include "agent/probes/mds_mtls_probe.hpp"
 #include "config/config.hpp"
 #include "tests/integration/cert_factory.hpp"
+#include "tests/integration/temp_dir.hpp"
 
 using namespace guestpulse;
 using namespace guestpulse::certs;
@@ -19,22 +19,12 @@ namespace fs = std::filesystem;
 namespace {
 
 struct MtlsDir {
-  MtlsDir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() /
-           ("guestpulse-mtls-" + std::to_string(rd()) + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~MtlsDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string root() const { return (path / "root.crt").string(); }
-  std::string client() const { return (path / "client.key").string(); }
+  std::string root() const { return (tmp / "root.crt").string(); }
+  std::string client() const { return (tmp / "client.key").string(); }
   MtlsCredentialsFinding inspect() const {
     return inspectMtlsCredentials(readMtlsCredentials(root(), client()), WallClock::now());
   }
-  fs::path path;
+  TempDir tmp;
 };
 
 }  // namespace

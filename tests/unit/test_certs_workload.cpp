@@ -3,11 +3,11 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
-#include <random>
 
 #include "agent/certs/workload_credentials.hpp"
 #include "agent/probes/workload_certs_probe.hpp"
 #include "tests/integration/cert_factory.hpp"
+#include "tests/integration/temp_dir.hpp"
 
 using namespace guestpulse;
 using namespace guestpulse::certs;
@@ -16,20 +16,6 @@ using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct ScratchDir {
-  ScratchDir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() /
-           ("guestpulse-certs-" + std::to_string(rd()) + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path path;
-};
 
 struct Credentials {
   TestCa root = TestCa::create("Workload Root");
@@ -51,10 +37,10 @@ WorkloadCredentialsFinding inspect(const fs::path& dir, WallTime now = WallClock
 }  // namespace
 
 TEST_CASE("workload credentials: a fresh set is fine and named by its SPIFFE ID", "[certs]") {
-  ScratchDir dir;
+  TempDir dir;
   Credentials creds;
-  creds.write(dir.path);
-  WorkloadCredentialsFinding f = inspect(dir.path);
+  creds.write(dir.path());
+  WorkloadCredentialsFinding f = inspect(dir.path());
   INFO(f.message);
   CHECK(f.problem == CredentialProblem::None);
   REQUIRE(f.leaf);
@@ -63,72 +49,72 @@ TEST_CASE("workload credentials: a fresh set is fine and named by its SPIFFE ID"
 }
 
 TEST_CASE("workload credentials: missing directory or file", "[certs]") {
-  ScratchDir dir;
-  CHECK(inspect(dir.path / "absent").problem == CredentialProblem::Missing);
+  TempDir dir;
+  CHECK(inspect(dir.path() / "absent").problem == CredentialProblem::Missing);
   Credentials creds;
-  creds.write(dir.path);
-  fs::remove(dir.path / kWorkloadPrivateKeyFile);
-  WorkloadCredentialsFinding f = inspect(dir.path);
+  creds.write(dir.path());
+  fs::remove(dir.path() / kWorkloadPrivateKeyFile);
+  WorkloadCredentialsFinding f = inspect(dir.path());
   CHECK(f.problem == CredentialProblem::Missing);
   CHECK_THAT(f.message, Catch::Contains("private_key.pem") && Catch::Contains("No such file"));
 }
 
 TEST_CASE("workload credentials: damaged, mismatched key, foreign anchors are invalid", "[certs]") {
-  ScratchDir dir;
+  TempDir dir;
   Credentials creds;
 
-  creds.write(dir.path, TestKey::generate().pem());
-  WorkloadCredentialsFinding mismatch = inspect(dir.path);
+  creds.write(dir.path(), TestKey::generate().pem());
+  WorkloadCredentialsFinding mismatch = inspect(dir.path());
   CHECK(mismatch.problem == CredentialProblem::Invalid);
   CHECK_THAT(mismatch.message, Catch::Contains("is not the key of certificate spiffe://"));
 
-  creds.write(dir.path);
-  writeSecret(dir.path / kWorkloadTrustAnchorsFile, TestCa::create("Other").certPem());
-  WorkloadCredentialsFinding foreign = inspect(dir.path);
+  creds.write(dir.path());
+  writeSecret(dir.path() / kWorkloadTrustAnchorsFile, TestCa::create("Other").certPem());
+  WorkloadCredentialsFinding foreign = inspect(dir.path());
   CHECK(foreign.problem == CredentialProblem::Invalid);
   CHECK_THAT(foreign.message, Catch::Contains("does not chain to the 1 trust anchor(s)") &&
                                   Catch::Contains("unable to get local issuer certificate"));
 
-  creds.write(dir.path);
-  writeSecret(dir.path / kWorkloadCertificatesFile,
+  creds.write(dir.path());
+  writeSecret(dir.path() / kWorkloadCertificatesFile,
               "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n");
-  CHECK(inspect(dir.path).problem == CredentialProblem::Invalid);
+  CHECK(inspect(dir.path()).problem == CredentialProblem::Invalid);
 
-  creds.write(dir.path);
-  writeSecret(dir.path / kWorkloadCertificatesFile, "\n");
-  WorkloadCredentialsFinding empty = inspect(dir.path);
+  creds.write(dir.path());
+  writeSecret(dir.path() / kWorkloadCertificatesFile, "\n");
+  WorkloadCredentialsFinding empty = inspect(dir.path());
   CHECK(empty.problem == CredentialProblem::Invalid);
   CHECK_THAT(empty.message, Catch::Contains("empty file"));
 }
 
 TEST_CASE("workload credentials: dates and rotation", "[certs]") {
-  ScratchDir dir;
+  TempDir dir;
   CertSpec spec = workloadSpec("spiffe://td/ns/a/sa/b");
 
   spec.notBeforeOffset = -48h;
   spec.notAfterOffset = -24h;
-  Credentials(spec).write(dir.path);
-  CHECK(inspect(dir.path).problem == CredentialProblem::Expired);
+  Credentials(spec).write(dir.path());
+  CHECK(inspect(dir.path()).problem == CredentialProblem::Expired);
 
   spec.notBeforeOffset = 1h;
   spec.notAfterOffset = 25h;
-  Credentials(spec).write(dir.path);
-  WorkloadCredentialsFinding future = inspect(dir.path);
+  Credentials(spec).write(dir.path());
+  WorkloadCredentialsFinding future = inspect(dir.path());
   CHECK(future.problem == CredentialProblem::NotYetValid);
   CHECK_THAT(future.message, Catch::Contains("clock"));
 
   // 24 h lifetime, 2 h left: under 20 % (4.8 h).
   spec.notBeforeOffset = -22h;
   spec.notAfterOffset = 2h;
-  Credentials(spec).write(dir.path);
-  CHECK(inspect(dir.path).problem == CredentialProblem::Expiring);
+  Credentials(spec).write(dir.path());
+  CHECK(inspect(dir.path()).problem == CredentialProblem::Expiring);
 
   // Fine dates, but the file was written 13 h ago: more than half of 24 h plus slack.
   spec.notBeforeOffset = -1h;
   spec.notAfterOffset = 23h;
-  Credentials(spec).write(dir.path);
-  CHECK(inspect(dir.path).problem == CredentialProblem::None);
-  CHECK(inspect(dir.path, WallClock::now() + 13h).problem == CredentialProblem::NotRotated);
+  Credentials(spec).write(dir.path());
+  CHECK(inspect(dir.path()).problem == CredentialProblem::None);
+  CHECK(inspect(dir.path(), WallClock::now() + 13h).problem == CredentialProblem::NotRotated);
 }
 
 TEST_CASE("config-status: status and errors read tolerantly", "[certs]") {

@@ -1,0 +1,29 @@
+# Memory readings shared by the footprint benches (sourced, never run).
+
+# kb FIELD PID: one field of /proc/PID/smaps_rollup, in kB (Rss, Pss, Private_Dirty, ...).
+kb() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$2/smaps_rollup"; }
+
+# memline PID NAME: RSS, PSS, private memory and threads on one line.
+memline() {
+  local pid=$1 name=$2
+  local rss pss priv_clean priv_dirty
+  rss=$(kb Rss "$pid"); pss=$(kb Pss "$pid")
+  priv_clean=$(kb Private_Clean "$pid"); priv_dirty=$(kb Private_Dirty "$pid")
+  printf '%-22s rss=%6d kB  pss=%6d kB  private=%6d kB  threads=%s\n' "$name" "$rss" "$pss" \
+    "$((priv_clean + priv_dirty))" "$(awk '/^Threads:/ {print $2}' "/proc/$pid/status")"
+}
+
+# mapped_objects PID: the shared objects PID has mapped, by file name.
+mapped_objects() {
+  awk '$6 ~ /\.so/ { n = $6; sub(/.*\//, "", n); print n }' "/proc/$1/maps" | sort -u | tr '\n' ' '
+}
+
+# cold_page_cache FILE: drops FILE's pages from the page cache, so a process started from
+# it reads them as after a reboot. The pages of a file just written stay cached the way
+# the writer left them, which changes how many the kernel maps per fault.
+# FOOTPRINT_WARM=1 leaves the cache alone.
+cold_page_cache() {
+  [[ ${FOOTPRINT_WARM:-} == 1 ]] && return 0
+  sync "$1"
+  python3 -c 'import os, sys; fd = os.open(sys.argv[1], os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)' "$1"
+}
