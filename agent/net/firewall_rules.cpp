@@ -1,4 +1,5 @@
 #include "agent/net/firewall_rules.hpp"
+#include "agent/net/text_fields.hpp"
 
 #include <algorithm>
 #include <boost/json.hpp>
@@ -426,20 +427,9 @@ std::string incompatibleTableName(std::string_view line) {
   return std::string(line.substr(open + 1, close - open - 1));
 }
 
-std::string trimmed(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return std::string(s);
-}
-
 FirewallScan scanIptablesImpl(std::string_view text, std::string_view ipv4,
-                              const FirewallScanOptions& options) {
+                              std::uint32_t address, const FirewallScanOptions& options) {
   FirewallScan scan;
-  auto address = parseIpv4(ipv4);
-  if (!address) {
-    scan.error = "'" + std::string(ipv4) + "' is not an IPv4 address";
-    return scan;
-  }
   std::vector<Table> tables;
   auto table = [&](const std::string& name) -> Table& {
     for (auto& t : tables) {
@@ -466,7 +456,7 @@ FirewallScan scanIptablesImpl(std::string_view text, std::string_view ipv4,
   std::size_t pos = 0;
   while (pos < text.size()) {
     std::size_t end = std::min(text.find('\n', pos), text.size());
-    std::string line = trimmed(text.substr(pos, end - pos));
+    std::string line(trimSpace(text.substr(pos, end - pos)));
     pos = end + 1;
     if (line.empty()) continue;
     if (line[0] == '#') {
@@ -501,7 +491,7 @@ FirewallScan scanIptablesImpl(std::string_view text, std::string_view ipv4,
     } else if (tokens.size() >= first + 2 && tokens[first] == "-N") {
       table(current).chain(tokens[first + 1]);
     } else if (tokens.size() >= first + 2 && tokens[first] == "-A") {
-      Rule rule = parseIptablesRule(tokens, first, *address, options);
+      Rule rule = parseIptablesRule(tokens, first, address, options);
       std::string shownLine = line.substr(std::min(line.find("-A "), line.size()));
       rule.shown.ruleText = shownLine;
       rule.shown.fixCommand = options.command + tableFlag(current) + " -D " +
@@ -790,14 +780,9 @@ Rule parseNftRule(const json::value& ruleJson, std::uint32_t address,
   return rule;
 }
 
-FirewallScan scanNftImpl(std::string_view text, std::string_view ipv4,
+FirewallScan scanNftImpl(std::string_view text, std::string_view ipv4, std::uint32_t address,
                          const FirewallScanOptions& options) {
   FirewallScan scan;
-  auto address = parseIpv4(ipv4);
-  if (!address) {
-    scan.error = "'" + std::string(ipv4) + "' is not an IPv4 address";
-    return scan;
-  }
   boost::system::error_code ec;
   json::value root = json::parse(text, ec);
   const json::value* items = ec ? nullptr : member(root, "nftables");
@@ -841,7 +826,7 @@ FirewallScan scanNftImpl(std::string_view text, std::string_view ipv4,
     } else if (auto* r = member(item, "rule")) {
       Table* table = findTable(tableKey(*r, "table"));
       if (!table) continue;
-      Rule rule = parseNftRule(*r, *address, options);
+      Rule rule = parseNftRule(*r, address, options);
       table->chain(rule.chain).rules.push_back(std::move(rule));
     }
   }
@@ -880,26 +865,42 @@ std::vector<std::string> nftTablesCoveredBy(const FirewallScan& scan) {
   return covered;
 }
 
-FirewallScan scanIptablesRules(std::string_view saveText, std::string_view ipv4,
-                               const FirewallScanOptions& options) {
+namespace {
+
+// Runs one scanner for `ipv4`, given as text and as a number. A bad address, or an exception (only
+// allocation failure is expected), becomes the scan's error.
+template <class Scanner>
+FirewallScan scanFor(std::string_view ipv4, const char* what, const Scanner& scanner) {
+  FirewallScan scan;
+  auto address = parseIpv4(ipv4);
+  if (!address) {
+    scan.error = "'" + std::string(ipv4) + "' is not an IPv4 address";
+    return scan;
+  }
   try {
-    return scanIptablesImpl(saveText, ipv4, options);
-  } catch (const std::exception& e) {  // only allocation failure is expected here
-    FirewallScan scan;
-    scan.error = std::string("reading iptables rules failed: ") + e.what();
+    return scanner(ipv4, *address);
+  } catch (const std::exception& e) {
+    scan.error = std::string("reading ") + what + " failed: " + e.what();
     return scan;
   }
 }
 
+}  // namespace
+
+FirewallScan scanIptablesRules(std::string_view saveText, std::string_view ipv4,
+                               const FirewallScanOptions& options) {
+  return scanFor(ipv4, "iptables rules",
+                 [&](std::string_view text, std::uint32_t address) {
+                   return scanIptablesImpl(saveText, text, address, options);
+                 });
+}
+
 FirewallScan scanNftRuleset(std::string_view json, std::string_view ipv4,
                             const FirewallScanOptions& options) {
-  try {
-    return scanNftImpl(json, ipv4, options);
-  } catch (const std::exception& e) {
-    FirewallScan scan;
-    scan.error = std::string("reading the nft ruleset failed: ") + e.what();
-    return scan;
-  }
+  return scanFor(ipv4, "the nft ruleset",
+                 [&](std::string_view text, std::uint32_t address) {
+                   return scanNftImpl(json, text, address, options);
+                 });
 }
 
 }  // namespace guestpulse

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "agent/net/hosts_file.hpp"
+#include "agent/net/text_fields.hpp"
 
 namespace guestpulse {
 
@@ -21,12 +22,6 @@ std::optional<ip::address> parseAddress(std::string_view text) {
   auto address = ip::make_address(std::string(text), ec);
   if (ec) return std::nullopt;
   return address;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
 }
 
 std::string lower(std::string_view s) {
@@ -160,7 +155,7 @@ ProxyEnvironment::ProxyEnvironment(const EnvironmentMap& variables, ProxyRules r
   while (pos < list.size()) {
     std::size_t end = list.find_first_of(", \t\r\n", pos);
     if (end == std::string_view::npos) end = list.size();
-    std::string_view text = trim(list.substr(pos, end - pos));
+    std::string_view text = trimSpace(list.substr(pos, end - pos));
     pos = end + 1;
     if (text.empty()) continue;
     if (auto entry = NoProxyEntry::parse(text)) {
@@ -178,8 +173,8 @@ ProxyEnvironment::ProxyEnvironment(const EnvironmentMap& variables, ProxyRules r
 std::optional<ProxySetting> ProxyEnvironment::pick(std::initializer_list<const char*> names) const {
   for (const char* name : names) {
     auto it = variables_.find(name);
-    if (it != variables_.end() && !trim(it->second).empty()) {
-      return ProxySetting{it->first, std::string(trim(it->second))};
+    if (it != variables_.end() && !trimSpace(it->second).empty()) {
+      return ProxySetting{it->first, std::string(trimSpace(it->second))};
     }
   }
   return std::nullopt;
@@ -251,14 +246,14 @@ EnvironmentMap parseEnvironmentFile(std::string_view text) {
   std::size_t pos = 0;
   while (pos < text.size()) {
     std::size_t end = std::min(text.find('\n', pos), text.size());
-    std::string_view line = trim(text.substr(pos, end - pos));
+    std::string_view line = trimSpace(text.substr(pos, end - pos));
     pos = end + 1;
     if (line.empty() || line.front() == '#') continue;
-    if (line.rfind("export ", 0) == 0) line = trim(line.substr(7));
+    if (line.rfind("export ", 0) == 0) line = trimSpace(line.substr(7));
     auto equals = line.find('=');
     if (equals == std::string_view::npos || equals == 0) continue;
-    std::string_view name = trim(line.substr(0, equals));
-    std::string_view value = trim(line.substr(equals + 1));
+    std::string_view name = trimSpace(line.substr(0, equals));
+    std::string_view value = trimSpace(line.substr(equals + 1));
     if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
         value.back() == value.front()) {
       value = value.substr(1, value.size() - 2);
