@@ -4,14 +4,12 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <iostream>
 #include <stdexcept>
 #include <utility>
 
+#include "tests/fake_mds/accept_loop.hpp"
 #include "tests/fake_mds/http_session.hpp"
 #include "tests/fake_mds/tls_listener.hpp"
 
@@ -178,22 +176,12 @@ void Server::shutdownOnLoop() {
 }
 
 asio::awaitable<void> Server::acceptLoop(tcp::acceptor& acceptor) {
-  asio::steady_timer backoff(ioc_);
-  while (!stopping_) {
-    error_code ec;
-    tcp::socket socket =
-        co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
-    if (stopping_) co_return;
-    if (ec) {
-      if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) co_return;
-      // Out of descriptors or similar: pause instead of spinning on the error.
-      backoff.expires_after(std::chrono::milliseconds(50));
-      co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      continue;
-    }
-    socket.set_option(tcp::no_delay(true), ec);
+  // Named locals, not temporaries in the co_await: GCC 12 destroys those twice.
+  auto stopped = [this] { return stopping_; };
+  auto serve = [this](tcp::socket socket) {
     asio::co_spawn(ioc_, runPlainSession(std::move(socket)), asio::detached);
-  }
+  };
+  co_await acceptConnections(acceptor, stopped, serve);
 }
 
 asio::awaitable<void> Server::runPlainSession(tcp::socket socket) {

@@ -7,13 +7,13 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <iostream>
 #include <stdexcept>
 
+#include "tests/fake_mds/accept_loop.hpp"
 #include "tests/fake_mds/http_session.hpp"
 #include "tests/fake_mds/server.hpp"
 
@@ -83,21 +83,12 @@ void TlsListener::close() {
 }
 
 asio::awaitable<void> TlsListener::acceptLoop() {
-  asio::steady_timer backoff(ioc_);
-  while (!closed_) {
-    error_code ec;
-    tcp::socket socket =
-        co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
-    if (closed_ || server_.stopping()) co_return;
-    if (ec) {
-      if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) co_return;
-      backoff.expires_after(std::chrono::milliseconds(50));
-      co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      continue;
-    }
-    socket.set_option(tcp::no_delay(true), ec);
+  // Named locals, not temporaries in the co_await: GCC 12 destroys those twice.
+  auto stopped = [this] { return closed_ || server_.stopping(); };
+  auto serve = [this](tcp::socket socket) {
     asio::co_spawn(ioc_, runSession(std::move(socket)), asio::detached);
-  }
+  };
+  co_await acceptConnections(acceptor_, stopped, serve);
 }
 
 asio::awaitable<void> TlsListener::runSession(tcp::socket socket) {
