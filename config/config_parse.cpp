@@ -64,7 +64,8 @@ std::optional<T> parseNumber(std::string_view text) {
     char* end = nullptr;
     errno = 0;
     value = std::strtod(copy.c_str(), &end);
-    if (errno != 0 || end != copy.c_str() + copy.size() || !std::isfinite(value)) return std::nullopt;
+    if (errno != 0 || end != copy.c_str() + copy.size() || !std::isfinite(value))
+      return std::nullopt;
   } else {
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;

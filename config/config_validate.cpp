@@ -1,11 +1,11 @@
 // Checks on the typed Config: ranges, formats, required fields and unique names. Works
 // on the structs, not the YAML, so a Config changed after loading can be checked too.
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <array>
 #include <boost/url.hpp>
 #include <charconv>
-#include <fmt/format.h>
 #include <cmath>
 #include <map>
 

@@ -1,9 +1,9 @@
 // The effective config printed back as YAML (`guestpulse config show`). Written by hand
 // rather than with YAML::Emitter so the layout matches config/guestpulse.yaml.
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <cstdio>
-#include <fmt/format.h>
 
 #include "config/config.hpp"
 

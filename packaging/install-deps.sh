@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  g++ cmake ninja-build pkg-config
+  g++ cmake ninja-build pkg-config clang-format
   libboost1.81-dev   # Asio, Beast, and JSON/URL compiled from their headers
   libssl-dev libspdlog-dev libyaml-cpp-dev libcli11-dev libsystemd-dev catch2
   # runtime tools used by the tests and the quick start

@@ -91,14 +91,16 @@ void Agent::restoreState() {
   std::stringstream text;
   text << in.rdbuf();
   int restored = healthFromJson(health_, text.str(), Timestamp::now());
-  if (restored < 0) log->warn("ignoring unreadable {}", statePath("health.json"));
-  else if (restored > 0) log->info("restored the state of {} probe(s) from {}", restored, statePath("health.json"));
+  if (restored < 0)
+    log->warn("ignoring unreadable {}", statePath("health.json"));
+  else if (restored > 0)
+    log->info("restored the state of {} probe(s) from {}", restored, statePath("health.json"));
 }
 
 void Agent::saveHealth() {
   if (!stateDirUsable_) return;
-  std::string error = platform::replaceFileAtomically(statePath("health.json"),
-                                                      healthToJson(health_, WallClock::now()), true);
+  std::string error = platform::replaceFileAtomically(
+      statePath("health.json"), healthToJson(health_, WallClock::now()), true);
   if (!error.empty()) logger("agent")->warn("cannot save health state: {}", error);
 }
 
@@ -173,7 +175,8 @@ asio::awaitable<void> Agent::probeLoop(Probe& probe, asio::cancellation_slot) {
   auto log = logger("scheduler");
   asio::steady_timer timer(co_await asio::this_coro::executor);
   // A random stagger so a fleet rebooted together does not call in lockstep.
-  timer.expires_after(Duration(static_cast<Duration::rep>(random_() * options_.initialStagger.count())));
+  timer.expires_after(
+      Duration(static_cast<Duration::rep>(random_() * options_.initialStagger.count())));
   if (auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable)); ec) co_return;
 
   int failedCycles = 0;
@@ -197,12 +200,13 @@ void Agent::onResult(const std::string& name, const ProbeResult& result) {
   lastCycleWall_ = now.wall;
   std::optional<Transition> transition = health_.update(name, result, now);
   if (transition) {
-    auto level = transition->to == State::Ok ? spdlog::level::info
+    auto level = transition->to == State::Ok         ? spdlog::level::info
                  : transition->to == State::Degraded ? spdlog::level::warn
                                                      : spdlog::level::err;
     log->log(level, "probe {} {} -> {}{}{}", name,
              transition->from ? toString(*transition->from) : "(start)", toString(transition->to),
-             result.cause.empty() ? "" : " " + result.cause, result.message.empty() ? "" : ": " + result.message);
+             result.cause.empty() ? "" : " " + result.cause,
+             result.message.empty() ? "" : ": " + result.message);
     // Health state first: if the process dies right after, the restart must know about
     // this transition before anything else is delivered in its name.
     saveHealth();
@@ -243,8 +247,10 @@ void Agent::publishSnapshot(Timestamp now) {
   // Re-sends rank below real changes, so the recovery itself goes out first.
   attributes_->refresh("status", std::string(toString(health_.overall())));
   for (const auto& [probe, health] : health_.probes())
-    if (health.known) attributes_->refresh("probe-" + probe, probeAttribute(health.state, health.current));
-  if (health_.lastFailure()) attributes_->refresh("last-failure", health_.lastFailure()->toAttribute());
+    if (health.known)
+      attributes_->refresh("probe-" + probe, probeAttribute(health.state, health.current));
+  if (health_.lastFailure())
+    attributes_->refresh("last-failure", health_.lastFailure()->toAttribute());
   attributes_->refresh("heartbeat", formatRfc3339(now.wall));
 }
 
@@ -262,7 +268,8 @@ asio::awaitable<void> Agent::heartbeatLoop() {
     nextHeartbeat = SteadyClock::now() + config_.report.guestAttributes.heartbeat;
     // The heartbeat is the time of the last completed cycle: if loops stall, it goes stale
     // even though this timer still fires.
-    if (attributes_ && lastCycleWall_) attributes_->set("heartbeat", formatRfc3339(*lastCycleWall_));
+    if (attributes_ && lastCycleWall_)
+      attributes_->set("heartbeat", formatRfc3339(*lastCycleWall_));
   }
 }
 
@@ -301,8 +308,9 @@ void Agent::reload() {
       applyEnvironmentOverrides(*loaded.config);
       setLogLevel(loaded.config->log.level);
       if (serialReporter_) serialReporter_->setReminder(loaded.config->report.serial.reminder);
-      log->info("reload: log level and serial reminder applied; other changes take effect "
-                "on restart");
+      log->info(
+          "reload: log level and serial reminder applied; other changes take effect "
+          "on restart");
     }
   }
 #ifdef SIGHUP

@@ -35,11 +35,11 @@ class Inspector;
 }
 
 struct AgentOptions {
-  UnitRandom random;                      // seeded from the OS when empty
+  UnitRandom random;  // seeded from the OS when empty
   Duration flushBound = std::chrono::seconds(5);
   Duration initialStagger = std::chrono::milliseconds(500);  // max random delay before first cycle
-  bool handleSignals = true;              // SIGTERM/SIGINT stop, SIGHUP reload
-  std::string configPath;                 // for SIGHUP reload; empty = defaults only
+  bool handleSignals = true;                                 // SIGTERM/SIGINT stop, SIGHUP reload
+  std::string configPath;  // for SIGHUP reload; empty = defaults only
 };
 
 class Agent {
@@ -99,7 +99,6 @@ class Agent {
   // Last: destroyed first, since its render callback reads the members above.
   std::unique_ptr<MetricsServer> metrics_;
 };
-
 
 // Builds the metadata client for a config (endpoint parsed, GCE_METADATA_HOST applied
 // by the config loader). Throws std::invalid_argument on an endpoint that does not parse.

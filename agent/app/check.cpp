@@ -8,11 +8,11 @@
 
 #include "agent/app/agent.hpp"
 #include "agent/app/probe_factory.hpp"
-#include "platform/inspector.hpp"
 #include "agent/metadata/metadata_client.hpp"
 #include "agent/net/blocking_pool.hpp"
 #include "agent/net/http_client.hpp"
 #include "agent/probes/probe.hpp"
+#include "platform/inspector.hpp"
 
 namespace guestpulse {
 
@@ -26,9 +26,12 @@ State CheckReport::overall() const {
 
 int checkExitCode(const CheckReport& report) {
   switch (report.overall()) {
-    case State::Ok: return 0;
-    case State::Degraded: return 1;
-    case State::Failed: return 2;
+    case State::Ok:
+      return 0;
+    case State::Degraded:
+      return 1;
+    case State::Failed:
+      return 2;
   }
   return 2;
 }
@@ -46,13 +49,17 @@ CheckReport runCheck(const Config& config) {
   report.entries.resize(probes.size());
   for (std::size_t i = 0; i < probes.size(); ++i) {
     report.entries[i].probe = probes[i]->name();
-    asio::co_spawn(io, [&, i]() -> asio::awaitable<void> {
-      Probe& probe = *probes[i];
-      SteadyTime start = SteadyClock::now();
-      ProbeResult result = co_await runWithDeadline(probe, {});
-      report.entries[i].result = std::move(result);
-      report.entries[i].elapsed = std::chrono::duration_cast<Duration>(SteadyClock::now() - start);
-    }, asio::detached);
+    asio::co_spawn(
+        io,
+        [&, i]() -> asio::awaitable<void> {
+          Probe& probe = *probes[i];
+          SteadyTime start = SteadyClock::now();
+          ProbeResult result = co_await runWithDeadline(probe, {});
+          report.entries[i].result = std::move(result);
+          report.entries[i].elapsed =
+              std::chrono::duration_cast<Duration>(SteadyClock::now() - start);
+        },
+        asio::detached);
   }
   io.run();
   return report;
@@ -62,7 +69,9 @@ namespace {
 
 std::string paint(const std::string& text, State state, bool color) {
   if (!color) return text;
-  const char* code = state == State::Ok ? "\033[32m" : state == State::Degraded ? "\033[33m" : "\033[31m";
+  const char* code = state == State::Ok         ? "\033[32m"
+                     : state == State::Degraded ? "\033[33m"
+                                                : "\033[31m";
   return code + text + "\033[0m";
 }
 
@@ -80,7 +89,8 @@ std::string formatCheckText(const CheckReport& report, bool color) {
     causeWidth = std::max(causeWidth, e.result.cause.size());
   }
   std::string out = "guestpulse check: metadata endpoint " + report.endpoint + "\n\n";
-  out += pad("PROBE", nameWidth + 2) + pad("STATE", 10) + pad("CAUSE", causeWidth + 2) + "MESSAGE\n";
+  out +=
+      pad("PROBE", nameWidth + 2) + pad("STATE", 10) + pad("CAUSE", causeWidth + 2) + "MESSAGE\n";
   for (const auto& e : report.entries) {
     const ProbeResult& r = e.result;
     out += pad(e.probe, nameWidth + 2) +

@@ -89,7 +89,8 @@ int commandCheck(const std::string& configPath, bool json) {
   platform::ignoreBrokenPipe();
   try {
     CheckReport report = runCheck(*config);
-    std::cout << (json ? formatCheckJson(report) : formatCheckText(report, platform::stdoutIsTerminal()));
+    std::cout << (json ? formatCheckJson(report)
+                       : formatCheckText(report, platform::stdoutIsTerminal()));
     return checkExitCode(report);
   } catch (const std::exception& e) {
     std::cerr << "guestpulse check: " << e.what() << "\n";
@@ -112,24 +113,30 @@ int commandValidate(const std::string& configPath) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"guestpulse: a health agent for cloud VMs that says what is wrong and how to fix it"};
+  CLI::App app{
+      "guestpulse: a health agent for cloud VMs that says what is wrong and how to fix it"};
   app.require_subcommand(1);
   std::string configPath;
   bool json = false;
 
   auto* run = app.add_subcommand("run", "run the agent in the foreground (the service's command)");
-  run->add_option("-c,--config", configPath, "config file (default: " + platform::defaultConfigPath() + ")");
+  run->add_option("-c,--config", configPath,
+                  "config file (default: " + platform::defaultConfigPath() + ")");
 
-  auto* check = app.add_subcommand("check", "run every probe once and print a diagnosis; exit 0 OK, 1 degraded, 2 failed, 3 usage/config error");
+  auto* check = app.add_subcommand("check",
+                                   "run every probe once and print a diagnosis; exit 0 OK, 1 "
+                                   "degraded, 2 failed, 3 usage/config error");
   check->add_option("-c,--config", configPath, "config file");
   check->add_flag("--json", json, "print one JSON object instead of a table");
 
   auto* configCmd = app.add_subcommand("config", "configuration tools");
   configCmd->require_subcommand(1);
-  auto* validate = configCmd->add_subcommand("validate", "check a config file; exit 0, or 3 naming every problem");
+  auto* validate = configCmd->add_subcommand(
+      "validate", "check a config file; exit 0, or 3 naming every problem");
   validate->add_option("-c,--config", configPath, "config file");
 
-  auto* show = configCmd->add_subcommand("show", "print the effective configuration (defaults, file and environment) as YAML");
+  auto* show = configCmd->add_subcommand(
+      "show", "print the effective configuration (defaults, file and environment) as YAML");
   show->add_option("-c,--config", configPath, "config file");
 
   app.add_subcommand("version", "print the version");
@@ -148,8 +155,9 @@ int main(int argc, char** argv) {
     std::string usedPath;
     auto config = loadConfigOrReport(configPath, usedPath);
     if (!config) return kExitUsage;
-    std::cout << "# effective configuration from " << (usedPath.empty() ? "built-in defaults" : usedPath)
-              << "\n" << toYaml(*config);
+    std::cout << "# effective configuration from "
+              << (usedPath.empty() ? "built-in defaults" : usedPath) << "\n"
+              << toYaml(*config);
     return 0;
   }
   if (app.got_subcommand("version")) {

@@ -17,7 +17,8 @@ namespace guestpulse {
 std::unique_ptr<MetadataClient> makeMetadataClient(const Config& config, HttpClient& http,
                                                    UnitRandom random) {
   auto endpoint = MetadataEndpoint::parse(config.metadata.endpoint);
-  if (!endpoint) throw std::invalid_argument("metadata.endpoint: cannot parse " + config.metadata.endpoint);
+  if (!endpoint)
+    throw std::invalid_argument("metadata.endpoint: cannot parse " + config.metadata.endpoint);
   RetrySettings retry{config.retry.initial, config.retry.max, config.retry.multiplier,
                       config.retry.attempts};
   return std::make_unique<MetadataClient>(http, *endpoint, config.metadata.timeout, retry,
@@ -60,7 +61,8 @@ std::vector<std::unique_ptr<Probe>> makeProbes(const Config& config, const Probe
     options.hostname = config.metadata.hostname;
     // auto counts as GCE until other providers have probes of their own.
     options.gce = config.provider == Provider::Gce || config.provider == Provider::Auto;
-    probes.push_back(std::make_unique<MetadataProbe>(deps.metadata, options, deps.inspector, &deps.pool));
+    probes.push_back(
+        std::make_unique<MetadataProbe>(deps.metadata, options, deps.inspector, &deps.pool));
   }
   const bool gce = config.provider == Provider::Gce || config.provider == Provider::Auto;
   if (gce && config.probes.workloadCerts.enabled != Enablement::False)

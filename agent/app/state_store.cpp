@@ -69,7 +69,8 @@ int healthFromJson(HealthModel& health, const std::string& text_, Timestamp now)
         WallTime wall{std::chrono::seconds(s->as_int64())};
         if (wall <= now.wall) {
           since.wall = wall;
-          since.steady = now.steady - std::chrono::duration_cast<SteadyClock::duration>(now.wall - wall);
+          since.steady =
+              now.steady - std::chrono::duration_cast<SteadyClock::duration>(now.wall - wall);
         }
       }
       health.restore(name, *state, std::move(result), since);
@@ -79,7 +80,8 @@ int healthFromJson(HealthModel& health, const std::string& text_, Timestamp now)
   if (auto* f = root.if_contains("last_failure"); f && f->is_object()) {
     const auto& o = f->as_object();
     FailureRecord record;
-    if (auto* t = o.if_contains("time"); t && t->is_int64()) record.time = WallTime{std::chrono::seconds(t->as_int64())};
+    if (auto* t = o.if_contains("time"); t && t->is_int64())
+      record.time = WallTime{std::chrono::seconds(t->as_int64())};
     record.probe = text(o, "probe");
     record.cause = text(o, "cause");
     record.message = text(o, "message");
@@ -100,7 +102,8 @@ std::string statusToJson(const HealthModel& health, const StatusExtras& extras, 
       p["message"] = h.last.message;
       p["fix"] = h.current.fix;
       p["since"] = formatRfc3339(h.since.wall);
-      p["last_run"] = formatRfc3339(h.lastUpdate.wall == WallTime{} ? h.since.wall : h.lastUpdate.wall);
+      p["last_run"] =
+          formatRfc3339(h.lastUpdate.wall == WallTime{} ? h.since.wall : h.lastUpdate.wall);
       p["runs"] = h.runs;
       p["failures"] = h.failures;
     }
@@ -116,7 +119,8 @@ std::string statusToJson(const HealthModel& health, const StatusExtras& extras, 
       {"guest_attributes", json::object{{"pending", extras.attributesPending},
                                         {"disabled", extras.attributesDisabled},
                                         {"writes", extras.attributeWrites}}},
-      {"serial", json::object{{"written", extras.serialWritten}, {"dropped", extras.serialDropped}}},
+      {"serial",
+       json::object{{"written", extras.serialWritten}, {"dropped", extras.serialDropped}}},
   };
   if (const auto& f = health.lastFailure()) root["last_failure"] = f->toAttribute();
   return json::serialize(root) + "\n";

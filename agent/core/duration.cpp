@@ -24,12 +24,18 @@ std::optional<Duration> parseDuration(std::string_view text) {
     while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
     std::string_view unit = text.substr(unitStart, i - unitStart);
     std::int64_t scale = 0;
-    if (unit == "ms") scale = 1;
-    else if (unit == "s") scale = 1000;
-    else if (unit == "m") scale = 60'000;
-    else if (unit == "h") scale = 3'600'000;
-    else if (unit == "d") scale = 86'400'000;
-    else return std::nullopt;  // missing or unknown unit
+    if (unit == "ms")
+      scale = 1;
+    else if (unit == "s")
+      scale = 1000;
+    else if (unit == "m")
+      scale = 60'000;
+    else if (unit == "h")
+      scale = 3'600'000;
+    else if (unit == "d")
+      scale = 86'400'000;
+    else
+      return std::nullopt;  // missing or unknown unit
     // Units must come largest first, each once: "1h30m", not "30m1h" or "1s1s".
     if (scale >= previousScale) return std::nullopt;
     previousScale = scale;
@@ -42,7 +48,8 @@ std::optional<Duration> parseDuration(std::string_view text) {
 
 std::string formatDuration(Duration d) {
   std::int64_t ms = d.count();
-  if (ms < 0) return ms == Duration::min().count() ? "-forever" : "-" + formatDuration(Duration(-ms));
+  if (ms < 0)
+    return ms == Duration::min().count() ? "-forever" : "-" + formatDuration(Duration(-ms));
   if (ms == 0) return "0s";
   if (ms < 1000) return std::to_string(ms) + "ms";
   if (ms < 60'000) {
@@ -52,8 +59,7 @@ std::string formatDuration(Duration d) {
     return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + "s";
   }
   std::int64_t s = ms / 1000;
-  std::int64_t days = s / 86400, hours = (s % 86400) / 3600, mins = (s % 3600) / 60,
-               secs = s % 60;
+  std::int64_t days = s / 86400, hours = (s % 86400) / 3600, mins = (s % 3600) / 60, secs = s % 60;
   std::string out;
   if (days) out += std::to_string(days) + "d";
   if (hours) out += std::to_string(hours) + "h";

@@ -17,8 +17,10 @@ spdlog::sink_ptr sharedSink() {
   static spdlog::sink_ptr sink = [] {
     auto s = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
     // Under systemd the journal stamps time and unit itself; elsewhere we do.
-    if (std::getenv("JOURNAL_STREAM")) s->set_pattern("<%l> [%n] %v");
-    else s->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%n] %v");
+    if (std::getenv("JOURNAL_STREAM"))
+      s->set_pattern("<%l> [%n] %v");
+    else
+      s->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%n] %v");
     return s;
   }();
   return sink;

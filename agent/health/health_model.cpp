@@ -4,9 +4,12 @@ namespace guestpulse {
 
 std::string_view toString(State s) {
   switch (s) {
-    case State::Ok: return "OK";
-    case State::Degraded: return "DEGRADED";
-    case State::Failed: return "FAILED";
+    case State::Ok:
+      return "OK";
+    case State::Degraded:
+      return "DEGRADED";
+    case State::Failed:
+      return "FAILED";
   }
   return "?";
 }
@@ -41,7 +44,8 @@ std::optional<Transition> HealthModel::update(const std::string& name, const Pro
     t.result = result;
     t.causeChanged = causeChanged;
     t.at = now;
-    if (from) t.timeInPrevious = std::chrono::duration_cast<Duration>(now.steady - health.since.steady);
+    if (from)
+      t.timeInPrevious = std::chrono::duration_cast<Duration>(now.steady - health.since.steady);
     return t;
   };
 

@@ -38,14 +38,14 @@ struct FailureRecord {
 };
 
 struct ProbeHealth {
-  bool known = false;         // false until the first result
+  bool known = false;  // false until the first result
   State state = State::Ok;
-  ProbeResult current;        // the result that set the current state (or refined it)
-  ProbeResult last;           // the latest result, whatever it was
-  Timestamp since;            // when the current state began
+  ProbeResult current;  // the result that set the current state (or refined it)
+  ProbeResult last;     // the latest result, whatever it was
+  Timestamp since;      // when the current state began
   Timestamp lastUpdate;
-  int consecutiveBad = 0;     // non-OK results in a row
-  int consecutiveGood = 0;    // OK results in a row
+  int consecutiveBad = 0;   // non-OK results in a row
+  int consecutiveGood = 0;  // OK results in a row
   std::uint64_t runs = 0;
   std::uint64_t failures = 0;
 };

@@ -14,9 +14,12 @@ std::optional<MetadataEndpoint> MetadataEndpoint::parse(const std::string& url) 
   auto parsed = boost::urls::parse_absolute_uri(url);
   if (!parsed) return std::nullopt;
   MetadataEndpoint endpoint;
-  if (parsed->scheme() == "http") endpoint.tls = false;
-  else if (parsed->scheme() == "https") endpoint.tls = true;
-  else return std::nullopt;
+  if (parsed->scheme() == "http")
+    endpoint.tls = false;
+  else if (parsed->scheme() == "https")
+    endpoint.tls = true;
+  else
+    return std::nullopt;
   if (!parsed->has_authority() || parsed->encoded_host().empty()) return std::nullopt;
   std::string host = parsed->host_address();
   if (parsed->host_type() == boost::urls::host_type::ipv6) {
@@ -84,8 +87,8 @@ asio::awaitable<MetadataResult> MetadataClient::call(std::string method, std::st
     HttpResult http = co_await http_.request(std::move(request), timeout_, tls_);
     if (!http.ok()) ++counters_.transportErrors;
 
-    AttemptOutcome outcome = http.ok() ? AttemptOutcome::status(http.response->status)
-                                       : AttemptOutcome::transport();
+    AttemptOutcome outcome =
+        http.ok() ? AttemptOutcome::status(http.response->status) : AttemptOutcome::transport();
     result.flavorOk = http.ok() && http.response->header("Metadata-Flavor") == "Google";
     result.attempts.push_back({std::move(http), waited});
 

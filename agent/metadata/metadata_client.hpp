@@ -36,9 +36,9 @@ struct MetadataAttempt {
 };
 
 struct MetadataResult {
-  std::string target;                  // full request target
+  std::string target;  // full request target
   std::vector<MetadataAttempt> attempts;
-  bool flavorOk = false;               // last response carried Metadata-Flavor: Google
+  bool flavorOk = false;  // last response carried Metadata-Flavor: Google
 
   const HttpResult& last() const { return attempts.back().http; }
   int status() const { return last().response ? last().response->status : 0; }
@@ -54,8 +54,8 @@ struct MetadataCounters {
 
 class MetadataClient {
  public:
-  MetadataClient(HttpClient& http, MetadataEndpoint endpoint, Duration timeout,
-                 RetrySettings retry, UnitRandom random);
+  MetadataClient(HttpClient& http, MetadataEndpoint endpoint, Duration timeout, RetrySettings retry,
+                 UnitRandom random);
 
   // `path` is relative to /computeMetadata/v1/ (e.g. "instance/id") unless it starts
   // with '/'. `attempts` 0 means the configured budget.

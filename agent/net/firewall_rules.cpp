@@ -427,8 +427,8 @@ std::string incompatibleTableName(std::string_view line) {
   return std::string(line.substr(open + 1, close - open - 1));
 }
 
-FirewallScan scanIptablesImpl(std::string_view text, std::string_view ipv4,
-                              std::uint32_t address, const FirewallScanOptions& options) {
+FirewallScan scanIptablesImpl(std::string_view text, std::string_view ipv4, std::uint32_t address,
+                              const FirewallScanOptions& options) {
   FirewallScan scan;
   std::vector<Table> tables;
   auto table = [&](const std::string& name) -> Table& {
@@ -889,18 +889,16 @@ FirewallScan scanFor(std::string_view ipv4, const char* what, const Scanner& sca
 
 FirewallScan scanIptablesRules(std::string_view saveText, std::string_view ipv4,
                                const FirewallScanOptions& options) {
-  return scanFor(ipv4, "iptables rules",
-                 [&](std::string_view text, std::uint32_t address) {
-                   return scanIptablesImpl(saveText, text, address, options);
-                 });
+  return scanFor(ipv4, "iptables rules", [&](std::string_view text, std::uint32_t address) {
+    return scanIptablesImpl(saveText, text, address, options);
+  });
 }
 
 FirewallScan scanNftRuleset(std::string_view json, std::string_view ipv4,
                             const FirewallScanOptions& options) {
-  return scanFor(ipv4, "the nft ruleset",
-                 [&](std::string_view text, std::uint32_t address) {
-                   return scanNftImpl(json, text, address, options);
-                 });
+  return scanFor(ipv4, "the nft ruleset", [&](std::string_view text, std::uint32_t address) {
+    return scanNftImpl(json, text, address, options);
+  });
 }
 
 }  // namespace guestpulse

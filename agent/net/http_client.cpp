@@ -24,12 +24,18 @@ using tcp = asio::ip::tcp;
 
 std::string_view toString(HttpStep step) {
   switch (step) {
-    case HttpStep::None: return "none";
-    case HttpStep::Resolve: return "resolve";
-    case HttpStep::Connect: return "connect";
-    case HttpStep::Handshake: return "TLS handshake";
-    case HttpStep::Write: return "send request";
-    case HttpStep::Read: return "read response";
+    case HttpStep::None:
+      return "none";
+    case HttpStep::Resolve:
+      return "resolve";
+    case HttpStep::Connect:
+      return "connect";
+    case HttpStep::Handshake:
+      return "TLS handshake";
+    case HttpStep::Write:
+      return "send request";
+    case HttpStep::Read:
+      return "read response";
   }
   return "?";
 }
@@ -51,12 +57,24 @@ std::string HttpResult::describe(std::string_view target) const {
   if (response) return std::string(target) + ": HTTP " + std::to_string(response->status);
   std::string where;
   switch (failedStep) {
-    case HttpStep::Resolve: where = "resolve " + std::string(target); break;
-    case HttpStep::Connect: where = "connect to " + (peer.empty() ? std::string(target) : peer); break;
-    case HttpStep::Handshake: where = "TLS handshake with " + (peer.empty() ? std::string(target) : peer); break;
-    case HttpStep::Write: where = "send request to " + peer; break;
-    case HttpStep::Read: where = "read response from " + peer; break;
-    case HttpStep::None: where = std::string(target); break;
+    case HttpStep::Resolve:
+      where = "resolve " + std::string(target);
+      break;
+    case HttpStep::Connect:
+      where = "connect to " + (peer.empty() ? std::string(target) : peer);
+      break;
+    case HttpStep::Handshake:
+      where = "TLS handshake with " + (peer.empty() ? std::string(target) : peer);
+      break;
+    case HttpStep::Write:
+      where = "send request to " + peer;
+      break;
+    case HttpStep::Read:
+      where = "read response from " + peer;
+      break;
+    case HttpStep::None:
+      where = std::string(target);
+      break;
   }
   std::string what = timedOut ? "timeout after " + formatDuration(elapsed) : error.message();
   if (!tlsDetail.empty()) what += " (" + tlsDetail + ")";
@@ -87,7 +105,8 @@ asio::awaitable<bool> connectStream(beast::tcp_stream& stream,
                                     const std::vector<tcp::endpoint>& endpoints,
                                     const ExchangeClock& clock, HttpResult& result) {
   stream.expires_after(clock.remaining());
-  auto [ec, endpoint] = co_await stream.async_connect(endpoints, asio::as_tuple(asio::use_awaitable));
+  auto [ec, endpoint] =
+      co_await stream.async_connect(endpoints, asio::as_tuple(asio::use_awaitable));
   const auto& peerEndpoint = ec ? endpoints.back() : endpoint;
   result.peer = peerEndpoint.address().to_string() + ":" + std::to_string(peerEndpoint.port());
   if (ec) {
@@ -116,7 +135,8 @@ asio::awaitable<HttpResult> HttpClient::request(HttpRequest req, Duration timeou
     std::function<ResolveOutcome()> lookup = [host = req.host, port = req.port] {
       return resolveBlocking(host, port);
     };
-    std::optional<ResolveOutcome> resolved = co_await pool_.run<ResolveOutcome>(lookup, clock.remaining());
+    std::optional<ResolveOutcome> resolved =
+        co_await pool_.run<ResolveOutcome>(lookup, clock.remaining());
     if (!resolved) {
       result.failedStep = HttpStep::Resolve;
       result.timedOut = true;
@@ -132,8 +152,7 @@ asio::awaitable<HttpResult> HttpClient::request(HttpRequest req, Duration timeou
     }
     endpoints = std::move(resolved->endpoints);
   }
-  for (const auto& ep : endpoints)
-    result.resolvedAddresses.push_back(ep.address().to_string());
+  for (const auto& ep : endpoints) result.resolvedAddresses.push_back(ep.address().to_string());
 
   if (req.tls) {
     co_return co_await exchangeTls(executor_, std::move(req), std::move(endpoints), clock, tls,

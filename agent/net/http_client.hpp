@@ -34,10 +34,10 @@ using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
 struct HttpRequest {
   std::string method = "GET";
-  std::string host;        // name or address literal
+  std::string host;  // name or address literal
   std::uint16_t port = 80;
   std::string target = "/";
-  HttpHeaders headers;     // sent as given (Host and User-Agent are added)
+  HttpHeaders headers;  // sent as given (Host and User-Agent are added)
   std::string body;
   bool tls = false;
   std::string tlsServerName;  // SNI and the name verified; defaults to host
@@ -59,9 +59,9 @@ struct HttpResponse {
 struct HttpResult {
   std::optional<HttpResponse> response;  // set when a complete response was read
   HttpStep failedStep = HttpStep::None;
-  boost::system::error_code error;       // the failure of failedStep
-  bool timedOut = false;                 // failedStep ran out of time
-  std::string peer;                      // address:port connected (or tried last)
+  boost::system::error_code error;  // the failure of failedStep
+  bool timedOut = false;            // failedStep ran out of time
+  std::string peer;                 // address:port connected (or tried last)
   std::vector<std::string> resolvedAddresses;
   Duration elapsed{0};
   // For TLS failures: OpenSSL's verify result text and the library error, if any.

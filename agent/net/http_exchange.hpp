@@ -25,7 +25,8 @@ namespace guestpulse {
 
 class ExchangeClock {
  public:
-  explicit ExchangeClock(Duration budget) : start_(SteadyClock::now()), deadline_(start_ + budget) {}
+  explicit ExchangeClock(Duration budget)
+      : start_(SteadyClock::now()), deadline_(start_ + budget) {}
   Duration remaining() const {
     auto left = std::chrono::duration_cast<Duration>(deadline_ - SteadyClock::now());
     return std::max(left, Duration(1));
@@ -108,10 +109,9 @@ boost::asio::awaitable<void> exchangeOver(Stream& stream, const HttpRequest& req
 }
 
 // Defined in tls_client.cpp so the OpenSSL templates compile in one place.
-boost::asio::awaitable<HttpResult> exchangeTls(boost::asio::any_io_executor executor,
-                                               HttpRequest req,
-                                               std::vector<boost::asio::ip::tcp::endpoint> endpoints,
-                                               ExchangeClock clock, TlsContextProvider* tls,
-                                               HttpResult result);
+boost::asio::awaitable<HttpResult> exchangeTls(
+    boost::asio::any_io_executor executor, HttpRequest req,
+    std::vector<boost::asio::ip::tcp::endpoint> endpoints, ExchangeClock clock,
+    TlsContextProvider* tls, HttpResult result);
 
 }  // namespace guestpulse

@@ -37,18 +37,18 @@ asio::awaitable<NameResolution> NameResolver::resolve(std::string name, Duration
     std::vector<std::string> addresses;
   };
   std::function<Outcome()> lookup = [name, flag] {
-        asio::io_context local;
-        asio::ip::tcp::resolver resolver(local);
-        Outcome out;
-        auto results = resolver.resolve(name, "80", out.error);
-        if (!out.error)
-          for (const auto& entry : results) {
-            std::string address = entry.endpoint().address().to_string();
-            if (std::find(out.addresses.begin(), out.addresses.end(), address) == out.addresses.end())
-              out.addresses.push_back(address);
-          }
-        *flag = false;
-        return out;
+    asio::io_context local;
+    asio::ip::tcp::resolver resolver(local);
+    Outcome out;
+    auto results = resolver.resolve(name, "80", out.error);
+    if (!out.error)
+      for (const auto& entry : results) {
+        std::string address = entry.endpoint().address().to_string();
+        if (std::find(out.addresses.begin(), out.addresses.end(), address) == out.addresses.end())
+          out.addresses.push_back(address);
+      }
+    *flag = false;
+    return out;
   };
   std::optional<Outcome> outcome = co_await pool_.run<Outcome>(lookup, deadline);
   result.elapsed = std::chrono::duration_cast<Duration>(SteadyClock::now() - start);

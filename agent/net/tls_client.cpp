@@ -4,10 +4,10 @@
 #include <cstring>
 #include <fstream>
 
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/ssl.hpp>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include "agent/certs/certificate.hpp"
 #include "agent/net/http_exchange.hpp"
@@ -44,7 +44,7 @@ TlsContextProvider::TlsContextProvider()
 TlsContextProvider::~TlsContextProvider() = default;
 
 std::unique_ptr<TlsContextProvider> TlsContextProvider::create(const TlsOptions& options,
-                                                                TlsLoadError& error) {
+                                                               TlsLoadError& error) {
   if (const std::string& why = platform::tlsLibraryProblem(); !why.empty()) {
     error = {TlsLoadStep::Library, why};
     return nullptr;
@@ -93,7 +93,8 @@ std::unique_ptr<TlsContextProvider> TlsContextProvider::create(const TlsOptions&
     }
     ctx.use_private_key_file(keyFile, ssl::context::pem, ec);
     if (ec) {
-      error = {TlsLoadStep::ClientKey, "cannot load client key from " + keyFile + ": " + ec.message()};
+      error = {TlsLoadStep::ClientKey,
+               "cannot load client key from " + keyFile + ": " + ec.message()};
       ERR_clear_error();
       return nullptr;
     }
@@ -147,17 +148,28 @@ std::string tlsAlertName(int alert) {
   // OpenSSL 3.0 has no text for the TLS 1.3 alerts; name the ones a server sends about
   // client certificates ourselves.
   switch (alert) {
-    case 40: return "handshake failure";
-    case 42: return "bad certificate";
-    case 43: return "unsupported certificate";
-    case 44: return "certificate revoked";
-    case 45: return "certificate expired";
-    case 46: return "certificate unknown";
-    case 48: return "unknown CA";
-    case 49: return "access denied";
-    case 112: return "unrecognized name";
-    case 116: return "certificate required";
-    default: break;
+    case 40:
+      return "handshake failure";
+    case 42:
+      return "bad certificate";
+    case 43:
+      return "unsupported certificate";
+    case 44:
+      return "certificate revoked";
+    case 45:
+      return "certificate expired";
+    case 46:
+      return "certificate unknown";
+    case 48:
+      return "unknown CA";
+    case 49:
+      return "access denied";
+    case 112:
+      return "unrecognized name";
+    case 116:
+      return "certificate required";
+    default:
+      break;
   }
   const char* name = SSL_alert_desc_string_long(alert);
   if (name && std::string_view(name) != "unknown") return name;
@@ -244,8 +256,10 @@ asio::awaitable<HttpResult> exchangeTls(asio::any_io_executor executor, HttpRequ
   // Verify the peer's name (or IP) against the certificate, like curl does.
   X509_VERIFY_PARAM* param = SSL_get0_param(handle);
   X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-  if (literalError) X509_VERIFY_PARAM_set1_host(param, serverName.c_str(), 0);
-  else X509_VERIFY_PARAM_set1_ip_asc(param, serverName.c_str());
+  if (literalError)
+    X509_VERIFY_PARAM_set1_host(param, serverName.c_str(), 0);
+  else
+    X509_VERIFY_PARAM_set1_ip_asc(param, serverName.c_str());
   // Remember whom the server claimed to be, so a name mismatch can say so.
   auto peer = std::make_shared<PeerCertificate>();
   boost::system::error_code callbackError;
@@ -263,15 +277,15 @@ asio::awaitable<HttpResult> exchangeTls(asio::any_io_executor executor, HttpRequ
     co_return result;
 
   beast::get_lowest_layer(stream).expires_after(clock.remaining());
-  auto [handshakeError] = co_await stream.async_handshake(
-      ssl::stream_base::client, asio::as_tuple(asio::use_awaitable));
+  auto [handshakeError] = co_await stream.async_handshake(ssl::stream_base::client,
+                                                          asio::as_tuple(asio::use_awaitable));
   if (handshakeError) {
     recordFailure(result, HttpStep::Handshake, handshakeError, clock);
     long verify = SSL_get_verify_result(handle);
     result.tlsVerifyResult = verify;
     if (verify != X509_V_OK) {
-      result.tlsDetail = std::string("certificate verify failed: ") +
-                         X509_verify_cert_error_string(verify);
+      result.tlsDetail =
+          std::string("certificate verify failed: ") + X509_verify_cert_error_string(verify);
       if ((verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH) &&
           peer->seen)
         result.tlsDetail += "; the certificate is for " + peer->names + ", not " + serverName;

@@ -34,8 +34,9 @@ void addFirewallEvidence(ProbeResult& result, const FirewallFinding& finding) {
   result.message += "; firewall rule: " + finding.describe();
   if (!finding.fixCommand.empty())
     result.fix = "remove the rule: " + finding.fixCommand +
-                 (finding.exemptedBy.empty() ? "" : " (an earlier rule may exempt some traffic: " +
-                                                        finding.exemptedBy + ")");
+                 (finding.exemptedBy.empty()
+                      ? ""
+                      : " (an earlier rule may exempt some traffic: " + finding.exemptedBy + ")");
   result.details.emplace_back("firewall_rule", finding.ruleText);
 }
 
@@ -63,8 +64,9 @@ void refineNetworkFailure(const MetadataFacts& f, ProbeResult& result) {
       result.message += "; firewall rules not readable (" + f.firewall->error + ")";
   }
   if (f.route && f.route->found() && !f.route->interface.empty())
-    result.details.emplace_back("route", "dev " + f.route->interface +
-                                             (f.route->gateway.empty() ? "" : " via " + f.route->gateway));
+    result.details.emplace_back(
+        "route",
+        "dev " + f.route->interface + (f.route->gateway.empty() ? "" : " via " + f.route->gateway));
 }
 
 // The address answered: is the name fine too?
@@ -76,25 +78,31 @@ std::optional<ProbeResult> diagnoseName(const MetadataFacts& f) {
     std::string message = f.hostname + " does not resolve (" + name.describeFailure() + "), but " +
                           f.endpoint + " answers: a DNS/hosts problem, not an outage";
     if (!hostsMapsIt) {
-      if (f.hosts && f.hosts->readable) message += "; " + f.hosts->path + " has no entry for it";
-      else if (f.hosts) message += "; " + f.hosts->error;
-      return ProbeResult::failed("dns.hosts_mapping_missing", message,
-                                 "add '" + f.metadataAddress + " " + f.hostname + "' to /etc/hosts");
+      if (f.hosts && f.hosts->readable)
+        message += "; " + f.hosts->path + " has no entry for it";
+      else if (f.hosts)
+        message += "; " + f.hosts->error;
+      return ProbeResult::failed(
+          "dns.hosts_mapping_missing", message,
+          "add '" + f.metadataAddress + " " + f.hostname + "' to /etc/hosts");
     }
     return ProbeResult::failed(
-        "dns.resolve_failed", message + "; the hosts file maps it (" + join(f.hosts->matchingLines) + ")",
+        "dns.resolve_failed",
+        message + "; the hosts file maps it (" + join(f.hosts->matchingLines) + ")",
         "the system resolver skips the hosts file: check the 'hosts:' line of /etc/nsswitch.conf "
         "lists 'files'");
   }
-  if (std::find(name.addresses.begin(), name.addresses.end(), f.metadataAddress) == name.addresses.end()) {
-    std::string origin = hostsMapsIt ? " (from " + join(f.hosts->matchingLines) + ")" : " (from DNS)";
-    return ProbeResult::failed("dns.wrong_address",
-                               f.hostname + " resolves to " + join(name.addresses) + origin + ", not " +
-                                   f.metadataAddress,
-                               hostsMapsIt ? "correct the hosts file line to '" + f.metadataAddress + " " +
-                                                 f.hostname + "'"
-                                           : "fix the DNS record, or add '" + f.metadataAddress + " " +
-                                                 f.hostname + "' to /etc/hosts");
+  if (std::find(name.addresses.begin(), name.addresses.end(), f.metadataAddress) ==
+      name.addresses.end()) {
+    std::string origin =
+        hostsMapsIt ? " (from " + join(f.hosts->matchingLines) + ")" : " (from DNS)";
+    return ProbeResult::failed(
+        "dns.wrong_address",
+        f.hostname + " resolves to " + join(name.addresses) + origin + ", not " + f.metadataAddress,
+        hostsMapsIt
+            ? "correct the hosts file line to '" + f.metadataAddress + " " + f.hostname + "'"
+            : "fix the DNS record, or add '" + f.metadataAddress + " " + f.hostname +
+                  "' to /etc/hosts");
   }
   return std::nullopt;
 }
@@ -104,17 +112,20 @@ std::optional<ProbeResult> diagnoseResolver(const MetadataFacts& f) {
   const auto& r = *f.resolver;
   if (r.localStub && !r.upstreamReadable) return std::nullopt;  // cannot tell; say nothing
   const auto& servers = r.effectiveNameservers();
-  if (std::find(servers.begin(), servers.end(), f.metadataAddress) != servers.end()) return std::nullopt;
-  std::string where = r.localStub ? r.stubName + " forwards to " + (servers.empty() ? "no server" : join(servers)) +
-                                        " (" + r.upstreamSource + ")"
-                                  : r.source + " lists " + (servers.empty() ? "no nameserver" : join(servers));
+  if (std::find(servers.begin(), servers.end(), f.metadataAddress) != servers.end())
+    return std::nullopt;
+  std::string where =
+      r.localStub ? r.stubName + " forwards to " + (servers.empty() ? "no server" : join(servers)) +
+                        " (" + r.upstreamSource + ")"
+                  : r.source + " lists " + (servers.empty() ? "no nameserver" : join(servers));
   return ProbeResult::degraded(
       "dns.nameserver_not_metadata",
       where + ", not " + f.metadataAddress + ": internal names (" + f.hostname +
           ", VM names under .internal) resolve only through the hosts file",
       std::string("restore 'nameserver ") + f.metadataAddress +
           "' (GCE hands it out by DHCP): check the DHCP client, NetworkManager or netplan DNS "
-          "settings" + (r.localStub ? " and 'resolvectl dns'" : ""));
+          "settings" +
+          (r.localStub ? " and 'resolvectl dns'" : ""));
 }
 
 std::optional<ProbeResult> diagnoseProxy(const MetadataFacts& f) {
@@ -125,7 +136,8 @@ std::optional<ProbeResult> diagnoseProxy(const MetadataFacts& f) {
       p.variable + "=" + p.proxy + " (" + p.source + ") would send " + join(p.targets) +
           " through the proxy, and no_proxy does not exempt them; guestpulse goes direct, "
           "other software on this VM will fail or be refused",
-      "add " + f.metadataAddress + "," + f.hostname + " to no_proxy and NO_PROXY (" + p.source + ")");
+      "add " + f.metadataAddress + "," + f.hostname + " to no_proxy and NO_PROXY (" + p.source +
+          ")");
 }
 
 }  // namespace
@@ -145,7 +157,8 @@ std::vector<ProxyExposure> findProxyExposures(const platform::ProxyFacts& facts,
     exposure.proxy = through.front().proxy.value;
     for (const auto& request : through) {
       std::string target = request.scheme + "://" + request.host;
-      if (std::find(exposure.targets.begin(), exposure.targets.end(), target) == exposure.targets.end())
+      if (std::find(exposure.targets.begin(), exposure.targets.end(), target) ==
+          exposure.targets.end())
         exposure.targets.push_back(target);
     }
     exposures.push_back(std::move(exposure));
@@ -162,7 +175,8 @@ ProbeResult diagnoseMetadata(const MetadataFacts& f) {
       if (!f.firewall->redirecting.front().fixCommand.empty())
         call.fix = "remove the redirect: " + f.firewall->redirecting.front().fixCommand;
     }
-    if (call.cause == "dns.resolve_failed" && f.hosts && f.hosts->readable && f.hosts->addresses.empty()) {
+    if (call.cause == "dns.resolve_failed" && f.hosts && f.hosts->readable &&
+        f.hosts->addresses.empty()) {
       // The endpoint itself is the name, and the hosts file does not map it.
       call.cause = "dns.hosts_mapping_missing";
       call.message += "; " + f.hosts->path + " has no entry for " + f.hostname;

@@ -13,7 +13,8 @@ std::string attemptsNote(const MetadataResult& call) {
   if (call.attempts.size() <= 1) return {};
   Duration total{0};
   for (const auto& attempt : call.attempts) total += attempt.waitedBefore + attempt.http.elapsed;
-  return " (" + std::to_string(call.attempts.size()) + " attempts over " + formatDuration(total) + ")";
+  return " (" + std::to_string(call.attempts.size()) + " attempts over " + formatDuration(total) +
+         ")";
 }
 
 ProbeResult diagnoseTransport(const MetadataResult& call, const MetadataCallContext& ctx) {
@@ -80,12 +81,14 @@ ProbeResult diagnoseMetadataCall(const MetadataResult& call, const MetadataCallC
   if (!http.ok()) return diagnoseTransport(call, ctx);
 
   int status = http.response->status;
-  std::string answered = ctx.what + ": " + ctx.endpoint + " answered HTTP " + std::to_string(status);
+  std::string answered =
+      ctx.what + ": " + ctx.endpoint + " answered HTTP " + std::to_string(status);
   if (!call.flavorOk) {
     return ProbeResult::failed(
         "proxy.intercepted",
-        answered + " without the Metadata-Flavor: Google header, so something other than the "
-                   "metadata server answered",
+        answered +
+            " without the Metadata-Flavor: Google header, so something other than the "
+            "metadata server answered",
         "metadata requests are being intercepted (a proxy, or an iptables REDIRECT/DNAT rule): "
         "exempt 169.254.169.254 and metadata.google.internal from the proxy (NO_PROXY) and "
         "check 'iptables -t nat -S OUTPUT'");
@@ -116,8 +119,9 @@ ProbeResult diagnoseMetadataCall(const MetadataResult& call, const MetadataCallC
   if (status == 403)
     return ProbeResult::failed(
         "proxy.intercepted",
-        answered + " (Forbidden): the server refuses forwarded requests, so the request went "
-                   "through a proxy",
+        answered +
+            " (Forbidden): the server refuses forwarded requests, so the request went "
+            "through a proxy",
         "exempt 169.254.169.254 and metadata.google.internal from the proxy: add them to "
         "NO_PROXY/no_proxy");
   return ProbeResult::failed("mds.http_error", answered + attemptsNote(call),

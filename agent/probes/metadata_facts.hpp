@@ -16,20 +16,20 @@
 namespace guestpulse {
 
 struct ProxyExposure {
-  std::string source;    // "process environment", "/etc/environment"
-  std::string variable;  // "http_proxy"
-  std::string proxy;     // "http://10.0.0.5:3128"
+  std::string source;                // "process environment", "/etc/environment"
+  std::string variable;              // "http_proxy"
+  std::string proxy;                 // "http://10.0.0.5:3128"
   std::vector<std::string> targets;  // "http://metadata.google.internal", "http://169.254.169.254"
 };
 
 struct MetadataFacts {
-  std::string endpoint;          // "169.254.169.254:80" as dialled
-  std::string endpointAddress;   // the IPv4 address dialled, when known
-  std::string hostname;          // metadata.hostname: "metadata.google.internal"
+  std::string endpoint;         // "169.254.169.254:80" as dialled
+  std::string endpointAddress;  // the IPv4 address dialled, when known
+  std::string hostname;         // metadata.hostname: "metadata.google.internal"
   std::string metadataAddress = "169.254.169.254";
-  bool gce = true;               // GCE-only checks (resolver pointing at the metadata server)
+  bool gce = true;  // GCE-only checks (resolver pointing at the metadata server)
 
-  MetadataResult call;           // GET instance/id at the endpoint
+  MetadataResult call;  // GET instance/id at the endpoint
   std::optional<NameResolution> name;
   std::optional<platform::HostsFacts> hosts;
   std::optional<platform::ResolverFacts> resolver;

@@ -32,7 +32,8 @@ Duration MetadataProbe::deadline() const {
 }
 
 template <class T>
-asio::awaitable<std::optional<T>> MetadataProbe::inspect(std::function<T()> work, Duration deadline) {
+asio::awaitable<std::optional<T>> MetadataProbe::inspect(std::function<T()> work,
+                                                         Duration deadline) {
   if (!inspector_ || !pool_) co_return std::nullopt;
   std::optional<T> found = co_await pool_->run<T>(work, deadline);
   co_return found;
@@ -51,18 +52,30 @@ asio::awaitable<ProbeResult> MetadataProbe::run(ProbeRunContext context) {
   const HttpResult& last = facts.call.last();
   boost::system::error_code notLiteral;
   auto literal = asio::ip::make_address(client_.endpoint().host, notLiteral);
-  if (!notLiteral && literal.is_v4()) facts.endpointAddress = literal.to_string();
-  else if (!last.resolvedAddresses.empty()) facts.endpointAddress = last.resolvedAddresses.front();
+  if (!notLiteral && literal.is_v4())
+    facts.endpointAddress = literal.to_string();
+  else if (!last.resolvedAddresses.empty())
+    facts.endpointAddress = last.resolvedAddresses.front();
 
   std::shared_ptr<platform::Inspector> inspector = inspector_;  // kept alive by each job
   const Duration quick = client_.timeout();
   const std::string address = facts.endpointAddress;
   const std::string hostname = options_.hostname;
-  std::function<platform::RouteFacts()> route = [inspector, address] { return inspector->routeTo(address); };
-  std::function<platform::FirewallFacts()> firewall = [inspector, address] { return inspector->firewall(address); };
-  std::function<platform::HostsFacts()> hosts = [inspector, hostname] { return inspector->hostsEntry(hostname); };
-  std::function<platform::ResolverFacts()> resolverFacts = [inspector] { return inspector->resolver(); };
-  std::function<platform::ProxyFacts()> proxies = [inspector] { return inspector->proxyEnvironment(); };
+  std::function<platform::RouteFacts()> route = [inspector, address] {
+    return inspector->routeTo(address);
+  };
+  std::function<platform::FirewallFacts()> firewall = [inspector, address] {
+    return inspector->firewall(address);
+  };
+  std::function<platform::HostsFacts()> hosts = [inspector, hostname] {
+    return inspector->hostsEntry(hostname);
+  };
+  std::function<platform::ResolverFacts()> resolverFacts = [inspector] {
+    return inspector->resolver();
+  };
+  std::function<platform::ProxyFacts()> proxies = [inspector] {
+    return inspector->proxyEnvironment();
+  };
 
   if (!last.ok()) {
     bool network = last.failedStep == HttpStep::Connect || last.timedOut ||
@@ -70,7 +83,8 @@ asio::awaitable<ProbeResult> MetadataProbe::run(ProbeRunContext context) {
     if (network && !address.empty()) {
       auto routeFacts = co_await inspect<platform::RouteFacts>(route, quick);
       facts.route = std::move(routeFacts);
-      auto firewallFacts = co_await inspect<platform::FirewallFacts>(firewall, options_.inspectionDeadline);
+      auto firewallFacts =
+          co_await inspect<platform::FirewallFacts>(firewall, options_.inspectionDeadline);
       facts.firewall = std::move(firewallFacts);
     }
     if (last.failedStep == HttpStep::Resolve) {
@@ -81,10 +95,12 @@ asio::awaitable<ProbeResult> MetadataProbe::run(ProbeRunContext context) {
     }
   } else if (!facts.call.flavorOk) {
     if (!address.empty()) {
-      auto firewallFacts = co_await inspect<platform::FirewallFacts>(firewall, options_.inspectionDeadline);
+      auto firewallFacts =
+          co_await inspect<platform::FirewallFacts>(firewall, options_.inspectionDeadline);
       facts.firewall = std::move(firewallFacts);
     }
-  } else if (resolver_ && (address == facts.metadataAddress || client_.endpoint().host == hostname)) {
+  } else if (resolver_ &&
+             (address == facts.metadataAddress || client_.endpoint().host == hostname)) {
     // How other software reaches the metadata server matters only when this endpoint is
     // that server; an override (GCE_METADATA_HOST to an emulator) is checked over HTTP only.
     NameResolution name = co_await resolver_->resolve(hostname, quick);
@@ -96,7 +112,8 @@ asio::awaitable<ProbeResult> MetadataProbe::run(ProbeRunContext context) {
       facts.resolver = std::move(resolved);
     }
     auto proxyFacts = co_await inspect<platform::ProxyFacts>(proxies, quick);
-    if (proxyFacts) facts.proxies = findProxyExposures(*proxyFacts, hostname, facts.metadataAddress);
+    if (proxyFacts)
+      facts.proxies = findProxyExposures(*proxyFacts, hostname, facts.metadataAddress);
   }
   ProbeResult result = diagnoseMetadata(facts);
   co_return result;

@@ -38,7 +38,8 @@ class MetadataProbe : public Probe {
  public:
   // `inspector` and `pool` may be null: then only the HTTP layer is examined.
   MetadataProbe(MetadataClient& client, MetadataProbeOptions options,
-                std::shared_ptr<platform::Inspector> inspector = nullptr, BlockingPool* pool = nullptr);
+                std::shared_ptr<platform::Inspector> inspector = nullptr,
+                BlockingPool* pool = nullptr);
 
   const std::string& name() const override { return name_; }
   Duration interval() const override { return options_.interval; }

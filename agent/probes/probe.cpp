@@ -14,8 +14,8 @@ using namespace asio::experimental::awaitable_operators;
 asio::awaitable<ProbeResult> runWithDeadline(Probe& probe, ProbeRunContext context) {
   asio::steady_timer deadline(co_await asio::this_coro::executor);
   deadline.expires_after(probe.deadline());
-  auto outcome = co_await (probe.run(context) ||
-                           deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
+  auto outcome =
+      co_await (probe.run(context) || deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
   if (outcome.index() == 0) co_return std::get<0>(std::move(outcome));
   co_return ProbeResult::failed(
       "agent.probe_timeout",

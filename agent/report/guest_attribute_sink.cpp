@@ -52,12 +52,14 @@ void GuestAttributeSink::load() {
   auto parsed = boost::json::parse(text.str(), ec);
   auto log = logger("guest-attributes");
   if (ec || !parsed.is_object()) {
-    log->warn("ignoring unreadable {}: {}", options_.persistPath, ec ? ec.message() : "not an object");
+    log->warn("ignoring unreadable {}: {}", options_.persistPath,
+              ec ? ec.message() : "not an object");
     return;
   }
   const auto& root = parsed.as_object();
   // Values queued for another namespace are not ours to deliver any more.
-  if (auto* ns = root.if_contains("namespace"); !ns || !ns->is_string() || ns->as_string() != options_.ns)
+  if (auto* ns = root.if_contains("namespace");
+      !ns || !ns->is_string() || ns->as_string() != options_.ns)
     return;
   if (auto* pending = root.if_contains("pending"); pending && pending->is_object()) {
     for (const auto& [key, value] : pending->as_object()) {
@@ -67,7 +69,8 @@ void GuestAttributeSink::load() {
     }
   }
   persisted_ = text.str();
-  if (restored_) log->info("{} unsent guest attribute(s) restored from {}", restored_, options_.persistPath);
+  if (restored_)
+    log->info("{} unsent guest attribute(s) restored from {}", restored_, options_.persistPath);
 }
 
 void GuestAttributeSink::persist() {
@@ -107,8 +110,8 @@ asio::awaitable<WriteOutcome> GuestAttributeSink::send(const std::string& key,
     co_return WriteOutcome::Retry;
   }
   logger("guest-attributes")
-      ->error("metadata server refused guest attribute {}={:?}: HTTP {}; value dropped", key,
-              value, status);
+      ->error("metadata server refused guest attribute {}={:?}: HTTP {}; value dropped", key, value,
+              status);
   co_return WriteOutcome::Refused;
 }
 

@@ -21,7 +21,8 @@ bool SerialReporter::admit(const Transition& t) {
   if (t.to == State::Ok) return true;
   // Count how often the probe fell into this same cause within the window.
   f.entries.emplace_back(t.at.steady, t.result.cause);
-  while (!f.entries.empty() && t.at.steady - f.entries.front().first > reminder_) f.entries.pop_front();
+  while (!f.entries.empty() && t.at.steady - f.entries.front().first > reminder_)
+    f.entries.pop_front();
   int sameCause = 0;
   for (const auto& [when, cause] : f.entries) sameCause += cause == t.result.cause;
   if (sameCause < kFlapThreshold) return true;
@@ -33,9 +34,10 @@ bool SerialReporter::admit(const Transition& t) {
   event.probe = t.probe;
   event.state = t.to;
   event.cause = t.result.cause;
-  event.message = "flapping: " + t.result.cause + " " + std::to_string(sameCause) + " times within " +
-                  formatDuration(reminder_) + "; further changes summarised every " +
-                  formatDuration(reminder_) + (t.result.message.empty() ? "" : "; now: " + t.result.message);
+  event.message = "flapping: " + t.result.cause + " " + std::to_string(sameCause) +
+                  " times within " + formatDuration(reminder_) +
+                  "; further changes summarised every " + formatDuration(reminder_) +
+                  (t.result.message.empty() ? "" : "; now: " + t.result.message);
   event.fix = t.result.fix;
   lastLine_[t.probe] = t.at.steady;
   emit(formatSerialLine(event));
@@ -104,9 +106,10 @@ void SerialReporter::onResult(const std::string& probe, const ProbeHealth& healt
   event.probe = probe;
   event.state = health.state;
   event.cause = health.last.cause;
-  event.message = "still " + std::string(toString(health.state)) + " after " +
-                  formatDuration(std::chrono::duration_cast<Duration>(now.steady - health.since.steady)) +
-                  ": " + health.last.message;
+  event.message =
+      "still " + std::string(toString(health.state)) + " after " +
+      formatDuration(std::chrono::duration_cast<Duration>(now.steady - health.since.steady)) +
+      ": " + health.last.message;
   event.fix = health.last.fix;
   last->second = now.steady;
   emit(formatSerialLine(event));

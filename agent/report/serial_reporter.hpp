@@ -4,8 +4,8 @@
 // A flapping probe, one that falls into the same cause kFlapThreshold times within
 // `reminder`, is debounced: one "flapping" line, then at most one summary line per
 // `reminder` until it has been stable for a whole `reminder`. A series of different
-// problems is not flapping: each keeps its own lines. I/O-free: finished lines go to a publisher (the
-// SerialConsoleSink).
+// problems is not flapping: each keeps its own lines. I/O-free: finished lines go to a publisher
+// (the SerialConsoleSink).
 
 #include <deque>
 #include <functional>
@@ -41,7 +41,7 @@ class SerialReporter {
     std::deque<std::pair<SteadyTime, std::string>> entries;  // falls into a cause, in the window
     SteadyTime lastChange{};
     bool active = false;
-    int hidden = 0;                 // transitions not written since the last line
+    int hidden = 0;  // transitions not written since the last line
   };
   void emit(std::string line);
   // True when the transition should be written as its own line.

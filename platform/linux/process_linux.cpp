@@ -1,7 +1,7 @@
 #include "platform/process.hpp"
 
-#include <csignal>
 #include <unistd.h>
+#include <csignal>
 
 namespace guestpulse::platform {
 

@@ -95,9 +95,9 @@ const std::string& tlsLibraryProblem() { return library().problem; }
 
 }  // namespace guestpulse::platform
 
-#define GP_OPENSSL_FN(ret, name, params, args)                                         \
-  extern "C" ret name params {                                                         \
-    using Fn = decltype(&::name);                                                      \
+#define GP_OPENSSL_FN(ret, name, params, args)                                                \
+  extern "C" ret name params {                                                                \
+    using Fn = decltype(&::name);                                                             \
     return guestpulse::platform::resolve<Fn>(guestpulse::platform::Symbol::name, #name) args; \
   }
 #include "platform/linux/openssl_stubs.inc"

@@ -120,8 +120,8 @@ struct HttpsOptions {
 struct Options {
   std::string bindAddress = "127.0.0.1";
   std::uint16_t port = 0;
-  std::vector<ListenAddress> extraListeners;  // more plain-HTTP listeners, same behaviour
-  std::optional<HttpsOptions> https;          // see HttpsOptions; FakeMds::httpsPort()
+  std::vector<ListenAddress> extraListeners;   // more plain-HTTP listeners, same behaviour
+  std::optional<HttpsOptions> https;           // see HttpsOptions; FakeMds::httpsPort()
   std::size_t requestLogCapacity = 100000;     // oldest entries are dropped beyond this
   std::chrono::seconds maxWaitForChange{300};  // cap on timeout_sec (GCE's default is 60)
   std::chrono::seconds idleTimeout{120};       // keep-alive connection idle limit

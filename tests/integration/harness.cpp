@@ -87,8 +87,10 @@ ChildProcess ChildProcess::spawn(const std::vector<std::string>& argv,
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, stdoutFile.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, stderrFile.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 1, stdoutFile.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  posix_spawn_file_actions_addopen(&actions, 2, stderrFile.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
   ChildProcess child;
   pid_t pid = -1;
   int rc = posix_spawn(&pid, argvPtrs[0], &actions, nullptr, argvPtrs.data(), envPtrs.data());
@@ -128,9 +130,9 @@ void ChildProcess::killHard() {
 CheckedProbe checkProbe(const std::filesystem::path& dir, const std::string& yaml,
                         const std::string& mdsEndpoint, const std::string& probeName) {
   writeFile(dir / "g.yaml", yaml);
-  auto child = ChildProcess::spawn({GUESTPULSE_BINARY, "check", "-c", (dir / "g.yaml").string(), "--json"},
-                                   {"GCE_METADATA_HOST=" + mdsEndpoint}, dir / "check.out",
-                                   dir / "check.err");
+  auto child = ChildProcess::spawn(
+      {GUESTPULSE_BINARY, "check", "-c", (dir / "g.yaml").string(), "--json"},
+      {"GCE_METADATA_HOST=" + mdsEndpoint}, dir / "check.out", dir / "check.err");
   CheckedProbe checked;
   checked.exitCode = child.wait(std::chrono::seconds(60));
   if (checked.exitCode == -1) child.killHard();

@@ -8,7 +8,8 @@
 namespace guestpulse::testing {
 
 TempDir::TempDir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "guestpulse-test-XXXXXX").string();
+  std::string pattern =
+      (std::filesystem::temp_directory_path() / "guestpulse-test-XXXXXX").string();
   char* made = ::mkdtemp(pattern.data());
   if (!made) throw std::runtime_error("mkdtemp failed");
   path_ = made;

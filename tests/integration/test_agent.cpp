@@ -39,7 +39,8 @@ TEST_CASE("healthy server: status OK, the probe's result and a heartbeat", "[age
   TempDir dir;
   RunningAgent running(fastConfig(mds, dir));
 
-  REQUIRE(eventually([&] { return attribute(mds, "status") == "OK" && attribute(mds, "heartbeat"); }, 5s));
+  REQUIRE(eventually(
+      [&] { return attribute(mds, "status") == "OK" && attribute(mds, "heartbeat"); }, 5s));
   CHECK(attribute(mds, "probe-metadata") == "OK");
   std::regex rfc3339(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)");
   CHECK(std::regex_match(*attribute(mds, "heartbeat"), rfc3339));
@@ -92,9 +93,11 @@ TEST_CASE("server gone: FAILED line with the cause; back: OK line, last-failure 
 
   auto wentAway = std::chrono::steady_clock::now();
   mds->stop();
-  REQUIRE(eventually([&] {
-    return serialHas(dir, "ERROR probe=metadata state=FAILED cause=net.connection_refused");
-  }, 10s));
+  REQUIRE(eventually(
+      [&] {
+        return serialHas(dir, "ERROR probe=metadata state=FAILED cause=net.connection_refused");
+      },
+      10s));
   auto detected = std::chrono::steady_clock::now() - wentAway;
   // interval + timeout, plus the two backoff ceilings (100+200 ms) and 10% jitter.
   Duration bound = config.probes.metadata.interval + config.metadata.timeout + 300ms + 100ms;
@@ -105,15 +108,19 @@ TEST_CASE("server gone: FAILED line with the cause; back: OK line, last-failure 
   again.port = port;
   mds = std::make_unique<fake::FakeMds>(again);
   mds->start();
-  REQUIRE(eventually([&] { return serialHas(dir, "INFO probe=metadata state=OK msg=\"recovered after"); }, 15s));
-  REQUIRE(eventually([&] {
-    return attribute(*mds, "status") == "OK" && attribute(*mds, "probe-metadata") == "OK" &&
-           attribute(*mds, "last-failure");
-  }, 10s));
+  REQUIRE(eventually(
+      [&] { return serialHas(dir, "INFO probe=metadata state=OK msg=\"recovered after"); }, 15s));
+  REQUIRE(eventually(
+      [&] {
+        return attribute(*mds, "status") == "OK" && attribute(*mds, "probe-metadata") == "OK" &&
+               attribute(*mds, "last-failure");
+      },
+      10s));
   // The restarted server lost the heartbeat too; it is re-sent, but after the changes
   // and never from the slots GCE's per-minute budget keeps for them.
   REQUIRE(eventually([&] { return attribute(*mds, "heartbeat").has_value(); }, 65s));
-  CHECK_THAT(*attribute(*mds, "last-failure"), Catch::Contains("metadata net.connection_refused: "));
+  CHECK_THAT(*attribute(*mds, "last-failure"),
+             Catch::Contains("metadata net.connection_refused: "));
 }
 
 TEST_CASE("guest attributes disabled (403): said once, writes stop", "[agent]") {

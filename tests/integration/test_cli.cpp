@@ -20,7 +20,8 @@ struct Ran {
   std::string err;
 };
 
-Ran runBinary(const TempDir& dir, std::vector<std::string> args, std::vector<std::string> env = {}) {
+Ran runBinary(const TempDir& dir, std::vector<std::string> args,
+              std::vector<std::string> env = {}) {
   args.insert(args.begin(), GUESTPULSE_BINARY);
   auto child = ChildProcess::spawn(args, env, dir / "out.txt", dir / "err.txt");
   int code = child.wait(60s);
@@ -32,8 +33,11 @@ std::string fastYaml(const TempDir& dir) {
   return "metadata: { timeout: 500ms }\n"
          "retry: { initial: 100ms, max: 1s, multiplier: 2, attempts: 3 }\n"
          "probes:\n  metadata: { interval: 1s }\n"
-         "report:\n  serial: { device: " + (dir / "serial.log").string() + " }\n"
-         "  state_dir: " + (dir / "state").string() + "\n";
+         "report:\n  serial: { device: " +
+         (dir / "serial.log").string() +
+         " }\n"
+         "  state_dir: " +
+         (dir / "state").string() + "\n";
 }
 
 }  // namespace
@@ -72,7 +76,8 @@ TEST_CASE("check --json: OK, FAILED and DEGRADED with exit codes 0, 2, 1", "[cli
 
 TEST_CASE("config validate names every problem with its line; exit 3", "[cli]") {
   TempDir dir;
-  writeFile(dir / "bad.yaml", "probes:\n  metadata:\n    interval: 30\n    intervall: 5s\nlog: { level: loud }\n");
+  writeFile(dir / "bad.yaml",
+            "probes:\n  metadata:\n    interval: 30\n    intervall: 5s\nlog: { level: loud }\n");
   Ran bad = runBinary(dir, {"config", "validate", "-c", (dir / "bad.yaml").string()});
   CHECK(bad.exitCode == 3);
   CHECK_THAT(bad.err, Catch::Contains("line 3"));
@@ -82,7 +87,8 @@ TEST_CASE("config validate names every problem with its line; exit 3", "[cli]") 
 
   writeFile(dir / "good.yaml", fastYaml(dir));
   CHECK(runBinary(dir, {"config", "validate", "-c", (dir / "good.yaml").string()}).exitCode == 0);
-  CHECK(runBinary(dir, {"config", "validate", "-c", (dir / "missing.yaml").string()}).exitCode == 3);
+  CHECK(runBinary(dir, {"config", "validate", "-c", (dir / "missing.yaml").string()}).exitCode ==
+        3);
   CHECK(runBinary(dir, {"run", "-c", (dir / "bad.yaml").string()}).exitCode == 3);
   CHECK(runBinary(dir, {"no-such-command"}).exitCode == 3);
   Ran version = runBinary(dir, {"version"});

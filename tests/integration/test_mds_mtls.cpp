@@ -203,14 +203,16 @@ TEST_CASE("the agent binary maps OpenSSL only once a probe needs TLS", "[mtls][f
   MtlsWorld world;
   std::filesystem::remove(world.rootCa());
   writeFile(world.dir / "g.yaml", world.yaml(Enablement::Auto));
-  auto agent = ChildProcess::spawn({GUESTPULSE_BINARY, "run", "-c", (world.dir / "g.yaml").string()},
-                                   {"GCE_METADATA_HOST=" + world.mds->endpoint()},
-                                   world.dir / "run.out", world.dir / "run.err");
+  auto agent = ChildProcess::spawn(
+      {GUESTPULSE_BINARY, "run", "-c", (world.dir / "g.yaml").string()},
+      {"GCE_METADATA_HOST=" + world.mds->endpoint()}, world.dir / "run.out", world.dir / "run.err");
   // Several metadata cycles and mds_mtls "not set up" checks: nothing needed TLS.
   REQUIRE(eventually([&] { return world.mds->requests().size() >= 3; }, 10s));
   REQUIRE(eventually(
-      [&] { return readFile(world.dir / "serial.log").find("probe=metadata") != std::string::npos ||
-                   std::filesystem::exists(world.dir / "state" / "status.json"); },
+      [&] {
+        return readFile(world.dir / "serial.log").find("probe=metadata") != std::string::npos ||
+               std::filesystem::exists(world.dir / "state" / "status.json");
+      },
       10s));
   INFO(readFile(world.dir / "run.err"));
   CHECK(mappedOpenSsl(agent.pid).empty());

@@ -22,8 +22,11 @@ std::string yamlFor(const TempDir& dir, const std::string& serialDevice) {
   return "metadata: { timeout: 500ms }\n"
          "retry: { initial: 100ms, max: 1s, multiplier: 2, attempts: 3 }\n"
          "probes:\n  metadata: { interval: 1s }\n"
-         "report:\n  serial: { device: " + serialDevice + " }\n"
-         "  state_dir: " + (dir / "state").string() + "\n";
+         "report:\n  serial: { device: " +
+         serialDevice +
+         " }\n"
+         "  state_dir: " +
+         (dir / "state").string() + "\n";
 }
 
 ChildProcess startAgent(const TempDir& dir, const fake::FakeMds& mds, const std::string& tag) {
@@ -34,13 +37,16 @@ ChildProcess startAgent(const TempDir& dir, const fake::FakeMds& mds, const std:
 
 std::size_t countOf(const std::string& haystack, const std::string& needle) {
   std::size_t n = 0;
-  for (auto pos = haystack.find(needle); pos != std::string::npos; pos = haystack.find(needle, pos + 1)) ++n;
+  for (auto pos = haystack.find(needle); pos != std::string::npos;
+       pos = haystack.find(needle, pos + 1))
+    ++n;
   return n;
 }
 
 }  // namespace
 
-TEST_CASE("kill -9 during an outage, restart: the failure record is still delivered", "[reporting]") {
+TEST_CASE("kill -9 during an outage, restart: the failure record is still delivered",
+          "[reporting]") {
   fake::FakeMds mds;
   mds.start();
   TempDir dir;
@@ -50,28 +56,38 @@ TEST_CASE("kill -9 during an outage, restart: the failure record is still delive
 
   // The metadata server goes away for everything, guest attributes included.
   mds.addFault(fake::resetFault());
-  REQUIRE(eventually([&] { return readFile(dir / "serial.log").find("state=FAILED") != std::string::npos; }, 10s));
-  REQUIRE(eventually([&] {
-    return readFile(dir / "state" / "guest-attributes.json").find("last-failure") != std::string::npos;
-  }, 5s));
+  REQUIRE(eventually(
+      [&] { return readFile(dir / "serial.log").find("state=FAILED") != std::string::npos; }, 10s));
+  REQUIRE(eventually(
+      [&] {
+        return readFile(dir / "state" / "guest-attributes.json").find("last-failure") !=
+               std::string::npos;
+      },
+      5s));
   agent.killHard();  // SIGKILL: no flush, no goodbye
 
   auto again = startAgent(dir, mds, "second");
   std::this_thread::sleep_for(3s);  // several cycles, still in the outage
   std::string serial = readFile(dir / "serial.log");
   INFO(serial);
-  CHECK(countOf(serial, "state=FAILED") == 1);  // the restart does not announce it again
+  CHECK(countOf(serial, "state=FAILED") == 1);           // the restart does not announce it again
   CHECK(serial.find("recovered") == std::string::npos);  // nor a false recovery
   CHECK_THAT(readFile(dir / "second.err"), Catch::Contains("restored"));
 
   mds.clearFaults();
-  REQUIRE(eventually([&] { return mds.guestAttributes().count("guestpulse/last-failure") == 1; }, 15s));
+  REQUIRE(
+      eventually([&] { return mds.guestAttributes().count("guestpulse/last-failure") == 1; }, 15s));
   CHECK_THAT(mds.guestAttributes()["guestpulse/last-failure"], Catch::Contains("metadata net."));
-  REQUIRE(eventually([&] { return readFile(dir / "serial.log").find("recovered after") != std::string::npos; }, 10s));
-  bool statusOk = eventually([&] { return mds.guestAttributes()["guestpulse/status"] == "OK"; }, 10s);
+  REQUIRE(eventually(
+      [&] { return readFile(dir / "serial.log").find("recovered after") != std::string::npos; },
+      10s));
+  bool statusOk =
+      eventually([&] { return mds.guestAttributes()["guestpulse/status"] == "OK"; }, 10s);
   if (!statusOk) {
     std::string log;
-    for (const auto& r : mds.requests()) log += std::to_string(r.tMs) + " " + r.method + " " + r.target + " " + std::to_string(r.status) + " " + r.body + "\n";
+    for (const auto& r : mds.requests())
+      log += std::to_string(r.tMs) + " " + r.method + " " + r.target + " " +
+             std::to_string(r.status) + " " + r.body + "\n";
     INFO(log);
     INFO(readFile(dir / "second.err"));
     REQUIRE(statusOk);
@@ -83,7 +99,8 @@ TEST_CASE("kill -9 during an outage, restart: the failure record is still delive
   CHECK(status["status"] == "OK");
   bool listed = false;
   for (const auto& probe : status["probes"].as_array())
-    listed = listed || (probe.as_object().at("name") == "metadata" && probe.as_object().at("state") == "OK");
+    listed = listed ||
+             (probe.as_object().at("name") == "metadata" && probe.as_object().at("state") == "OK");
   CHECK(listed);
 }
 
@@ -103,11 +120,14 @@ TEST_CASE("a serial FIFO nobody reads does not delay guest attributes or the sto
   mds.addFault(fake::statusFault(503, "/computeMetadata/v1/instance/id"));
   REQUIRE(eventually([&] { return mds.guestAttributes()["guestpulse/status"] == "FAILED"; }, 10s));
   mds.clearFaults();
-  bool recovered = eventually([&] { return mds.guestAttributes()["guestpulse/status"] == "OK"; }, 10s);
+  bool recovered =
+      eventually([&] { return mds.guestAttributes()["guestpulse/status"] == "OK"; }, 10s);
   if (!recovered) {
     std::string log;
     for (const auto& r : mds.requests())
-      if (r.method == "PUT") log += std::to_string(r.tMs) + " " + r.target + " " + std::to_string(r.status) + " " + r.body + "\n";
+      if (r.method == "PUT")
+        log += std::to_string(r.tMs) + " " + r.target + " " + std::to_string(r.status) + " " +
+               r.body + "\n";
     INFO(log);
     REQUIRE(recovered);
   }
@@ -127,16 +147,23 @@ TEST_CASE("SIGHUP with an invalid file keeps the agent running on the old config
 
   writeFile(dir / "g.yaml", "probes:\n  metadata:\n    interval: soon\n");
   REQUIRE(agent.signal(SIGHUP));
-  REQUIRE(eventually([&] { return readFile(dir / "serial.log").find("config.invalid") != std::string::npos; }, 5s));
+  REQUIRE(eventually(
+      [&] { return readFile(dir / "serial.log").find("config.invalid") != std::string::npos; },
+      5s));
   CHECK_THAT(readFile(dir / "reload.err"), Catch::Contains("probes.metadata.interval"));
   // Still probing.
   auto before = mds.requests().size();
   REQUIRE(eventually([&] { return mds.requests().size() > before + 1; }, 5s));
 
-  writeFile(dir / "g.yaml", yamlFor(dir, (dir / "serial.log").string()) + "log: { level: debug }\n");
+  writeFile(dir / "g.yaml",
+            yamlFor(dir, (dir / "serial.log").string()) + "log: { level: debug }\n");
   REQUIRE(agent.signal(SIGHUP));
-  REQUIRE(eventually([&] { return readFile(dir / "reload.err").find("reload: ") != std::string::npos &&
-                                  readFile(dir / "reload.err").find("applied") != std::string::npos; }, 5s));
+  REQUIRE(eventually(
+      [&] {
+        return readFile(dir / "reload.err").find("reload: ") != std::string::npos &&
+               readFile(dir / "reload.err").find("applied") != std::string::npos;
+      },
+      5s));
   agent.signal(SIGTERM);
   CHECK(agent.wait(10s) == 0);
 }
@@ -153,17 +180,21 @@ TEST_CASE("metrics: the running agent serves its counters on /metrics", "[report
     port = probe.local_endpoint().port();
   }
   writeFile(dir / "g.yaml", yamlFor(dir, (dir / "serial.log").string()) +
-                                "  metrics: { listen: \"127.0.0.1:" + std::to_string(port) + "\" }\n");
+                                "  metrics: { listen: \"127.0.0.1:" + std::to_string(port) +
+                                "\" }\n");
   auto agent = startAgent(dir, mds, "metrics");
   REQUIRE(eventually([&] { return mds.guestAttributes().count("guestpulse/status") == 1; }, 10s));
   std::string body;
-  REQUIRE(eventually([&] {
-    auto curl = ChildProcess::spawn({"/usr/bin/curl", "-sf", "http://127.0.0.1:" + std::to_string(port) + "/metrics"},
-                                    {}, dir / "metrics.txt", dir / "curl.err");
-    if (curl.wait(5s) != 0) return false;
-    body = readFile(dir / "metrics.txt");
-    return body.find("guestpulse_probe_state{probe=\"metadata\"} 0") != std::string::npos;
-  }, 10s));
+  REQUIRE(eventually(
+      [&] {
+        auto curl = ChildProcess::spawn(
+            {"/usr/bin/curl", "-sf", "http://127.0.0.1:" + std::to_string(port) + "/metrics"}, {},
+            dir / "metrics.txt", dir / "curl.err");
+        if (curl.wait(5s) != 0) return false;
+        body = readFile(dir / "metrics.txt");
+        return body.find("guestpulse_probe_state{probe=\"metadata\"} 0") != std::string::npos;
+      },
+      10s));
   CHECK_THAT(body, Catch::Contains("guestpulse_metadata_requests_total"));
   CHECK_THAT(body, Catch::Contains("guestpulse_guest_attribute_writes_total"));
   agent.signal(SIGTERM);

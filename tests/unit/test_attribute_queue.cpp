@@ -56,8 +56,8 @@ TEST_CASE("refreshes go after real changes and yield to them", "[attributes]") {
     q.set(key, "old");
     q.delivered(key, "old");
   }
-  q.set("probe-b", "OK");          // the real change
-  q.refresh("status", "old");      // the snapshot after the server came back
+  q.set("probe-b", "OK");      // the real change
+  q.refresh("status", "old");  // the snapshot after the server came back
   q.refresh("last-failure", "old");
   q.refresh("probe-b", "ignored");  // a real change is pending: it stays
   q.refresh("probe-a", "old");

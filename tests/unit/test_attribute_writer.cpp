@@ -44,14 +44,16 @@ TEST_CASE("30 simulated minutes of heavy reporting never exceed GCE's limits", "
     if (action.kind == AttributeWriter::Action::Kind::Write) {
       attempts.push_back(now);
       bool fails = rng() % 5 == 0;
-      writer.onOutcome(action.key, action.value, fails ? WriteOutcome::Retry : WriteOutcome::Delivered, now);
+      writer.onOutcome(action.key, action.value,
+                       fails ? WriteOutcome::Retry : WriteOutcome::Delivered, now);
     }
     now += 100ms;  // the manual clock
     ++step;
   }
   requireWithinLimits(attempts);
   WARN("30 simulated minutes: " << attempts.size() << " write attempts, "
-       << writer.counters().writes << " delivered, " << writer.counters().failures << " failed");
+                                << writer.counters().writes << " delivered, "
+                                << writer.counters().failures << " failed");
   CHECK(attempts.size() <= 300);  // 10/min
   CHECK(attempts.size() >= 100);  // and the writer does use its budget
   CHECK(writer.counters().attempts == attempts.size());
@@ -130,7 +132,8 @@ TEST_CASE("403 stops writing until the recheck; a later 200 re-enables", "[attri
 }
 
 TEST_CASE("failures back off with jitter and keep the value; 4xx drops it", "[attributes]") {
-  AttributeWriter writer(retry(), [] { return 1.0; }, 30min);
+  AttributeWriter writer(
+      retry(), [] { return 1.0; }, 30min);
   SteadyTime now{};
   writer.set("status", "FAILED");
   std::vector<Duration> gaps;
@@ -173,7 +176,8 @@ TEST_CASE("the heartbeat leaves room for a recovery within the same minute", "[a
     return n;
   };
   // Start: status, three probes, heartbeat. A failure: status, probe, last-failure.
-  for (const char* key : {"status", "probe-a", "probe-b", "probe-c", "heartbeat"}) writer.set(key, "1");
+  for (const char* key : {"status", "probe-a", "probe-b", "probe-c", "heartbeat"})
+    writer.set(key, "1");
   drain(now + 5s);
   for (const char* key : {"status", "probe-a", "last-failure"}) writer.set(key, "2");
   drain(now + 5s);

@@ -104,6 +104,7 @@ TEST_CASE("overall is the worst known state; informational causes stay OK", "[he
 TEST_CASE("last-failure text has the contract's shape", "[health]") {
   FailureRecord record{WallTime{} + std::chrono::seconds(1795384800), "metadata", "net.timeout",
                        "connect to 169.254.169.254:80: timeout after 2s"};
-  CHECK(record.toAttribute() ==
-        "2026-11-22T22:00:00Z metadata net.timeout: connect to 169.254.169.254:80: timeout after 2s");
+  CHECK(
+      record.toAttribute() ==
+      "2026-11-22T22:00:00Z metadata net.timeout: connect to 169.254.169.254:80: timeout after 2s");
 }

@@ -44,7 +44,8 @@ MetadataResult answered(int status, bool flavor = true, int attempts = 1) {
 }  // namespace
 
 TEST_CASE("transport failures map to the network causes", "[diagnosis]") {
-  auto refused = diagnoseMetadataCall(failedAt(HttpStep::Connect, asio::error::connection_refused), kContext);
+  auto refused =
+      diagnoseMetadataCall(failedAt(HttpStep::Connect, asio::error::connection_refused), kContext);
   CHECK(refused.state == State::Failed);
   CHECK(refused.cause == "net.connection_refused");
   CHECK_THAT(refused.message, Catch::Contains("connect to 169.254.169.254:80"));
@@ -56,16 +57,17 @@ TEST_CASE("transport failures map to the network causes", "[diagnosis]") {
   CHECK_THAT(timeout.message, Catch::Contains("timeout"));
   CHECK_THAT(timeout.message, Catch::Contains("5 attempts"));
 
-  CHECK(diagnoseMetadataCall(failedAt(HttpStep::Connect, asio::error::network_unreachable), kContext).cause ==
-        "net.no_route");
-  CHECK(diagnoseMetadataCall(failedAt(HttpStep::Connect, asio::error::host_unreachable), kContext).cause ==
-        "net.no_route");
-  CHECK(diagnoseMetadataCall(failedAt(HttpStep::Resolve, asio::error::host_not_found), kContext).cause ==
-        "dns.resolve_failed");
-  CHECK(diagnoseMetadataCall(failedAt(HttpStep::Read, asio::error::connection_reset), kContext).cause ==
-        "net.connection_reset");
-  CHECK(diagnoseMetadataCall(failedAt(HttpStep::Read, boost::beast::error::timeout, true), kContext).cause ==
-        "net.timeout");
+  CHECK(
+      diagnoseMetadataCall(failedAt(HttpStep::Connect, asio::error::network_unreachable), kContext)
+          .cause == "net.no_route");
+  CHECK(diagnoseMetadataCall(failedAt(HttpStep::Connect, asio::error::host_unreachable), kContext)
+            .cause == "net.no_route");
+  CHECK(diagnoseMetadataCall(failedAt(HttpStep::Resolve, asio::error::host_not_found), kContext)
+            .cause == "dns.resolve_failed");
+  CHECK(diagnoseMetadataCall(failedAt(HttpStep::Read, asio::error::connection_reset), kContext)
+            .cause == "net.connection_reset");
+  CHECK(diagnoseMetadataCall(failedAt(HttpStep::Read, boost::beast::error::timeout, true), kContext)
+            .cause == "net.timeout");
 }
 
 TEST_CASE("HTTP answers map to metadata-server causes", "[diagnosis]") {

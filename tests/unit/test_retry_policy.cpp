@@ -7,13 +7,16 @@ using namespace std::chrono_literals;
 
 namespace {
 RetrySettings settings(int attempts = 5) { return {1000ms, 60000ms, 2.0, attempts}; }
-UnitRandom fixed(double value) { return [value] { return value; }; }
+UnitRandom fixed(double value) {
+  return [value] { return value; };
+}
 }  // namespace
 
 TEST_CASE("retryable outcomes: 5xx, 429, 408 and transport errors; never other 4xx", "[retry]") {
   CHECK(isRetryable(AttemptOutcome::transport()));
   for (int s : {500, 502, 503, 504, 429, 408}) CHECK(isRetryable(AttemptOutcome::status(s)));
-  for (int s : {400, 401, 403, 404, 412, 200, 301}) CHECK_FALSE(isRetryable(AttemptOutcome::status(s)));
+  for (int s : {400, 401, 403, 404, 412, 200, 301})
+    CHECK_FALSE(isRetryable(AttemptOutcome::status(s)));
 }
 
 TEST_CASE("full jitter stays under a ceiling that doubles up to max", "[retry]") {
@@ -73,10 +76,10 @@ TEST_CASE("404 is never retried and reset starts from the initial delay", "[retr
 TEST_CASE("a failing probe's cycles back off to retry.max, not below the interval", "[retry]") {
   RetrySettings s = settings();
   CHECK(cycleDelay(s, 30s, 0) == 30s);
-  CHECK(cycleDelay(s, 30s, 1) == 30s);   // 2s ceiling < interval
-  CHECK(cycleDelay(s, 30s, 5) == 32s);   // 1s * 2^5
+  CHECK(cycleDelay(s, 30s, 1) == 30s);  // 2s ceiling < interval
+  CHECK(cycleDelay(s, 30s, 5) == 32s);  // 1s * 2^5
   CHECK(cycleDelay(s, 30s, 6) == 60s);
-  CHECK(cycleDelay(s, 30s, 100) == 60s); // capped, no overflow
+  CHECK(cycleDelay(s, 30s, 100) == 60s);      // capped, no overflow
   CHECK(cycleDelay(s, 10min, 100) == 10min);  // never shorter than the interval
 }
 

@@ -20,7 +20,8 @@ struct Harness {
   }
 };
 ProbeResult missing() {
-  return ProbeResult::failed("dns.hosts_mapping_missing", "metadata.google.internal does not resolve",
+  return ProbeResult::failed("dns.hosts_mapping_missing",
+                             "metadata.google.internal does not resolve",
                              "add '169.254.169.254 metadata.google.internal' to /etc/hosts");
 }
 }  // namespace
@@ -37,7 +38,8 @@ TEST_CASE("one line per transition in the contract's format", "[serial_reporter]
         "cause=dns.hosts_mapping_missing msg=\"metadata.google.internal does not resolve\" "
         "fix=\"add '169.254.169.254 metadata.google.internal' to /etc/hosts\"\n");
   CHECK(h.lines[2] ==
-        "guestpulse: 2026-11-22T22:05:42Z INFO probe=metadata state=OK msg=\"recovered after 5m12s\"\n");
+        "guestpulse: 2026-11-22T22:05:42Z INFO probe=metadata state=OK msg=\"recovered after "
+        "5m12s\"\n");
 }
 
 TEST_CASE("a lasting failure is repeated at most every reminder period", "[serial_reporter]") {
@@ -75,8 +77,9 @@ TEST_CASE("a flapping probe is debounced, then summarised, then said stable", "[
 TEST_CASE("a series of different problems is not flapping", "[serial_reporter]") {
   Harness h;
   h.feed(ProbeResult::ok("answered"), 0s);
-  const char* causes[] = {"net.connection_refused", "net.timeout", "net.no_route", "dns.hosts_mapping_missing",
-                          "proxy.intercepted", "mds.unavailable", "mds.header_rejected"};
+  const char* causes[] = {"net.connection_refused",    "net.timeout",       "net.no_route",
+                          "dns.hosts_mapping_missing", "proxy.intercepted", "mds.unavailable",
+                          "mds.header_rejected"};
   for (const char* cause : causes) {
     h.feed(ProbeResult::failed(cause, "m", "f"), 20s);
     h.feed(ProbeResult::ok("answered"), 20s);

@@ -13,9 +13,11 @@ TEST_CASE("health state survives a save and a restore", "[state]") {
   before.addProbe("metadata");
   before.update("metadata", ProbeResult::ok(), t0);
   Timestamp t1{t0.steady + 30s, t0.wall + 30s};
-  before.update("metadata",
-                ProbeResult::failed("net.timeout", "connect to 169.254.169.254:80: timeout after 2s", "check DROP rules"),
-                t1);
+  before.update(
+      "metadata",
+      ProbeResult::failed("net.timeout", "connect to 169.254.169.254:80: timeout after 2s",
+                          "check DROP rules"),
+      t1);
   std::string saved = healthToJson(before, t1.wall + 5min);
 
   HealthModel after;
@@ -37,7 +39,8 @@ TEST_CASE("health state survives a save and a restore", "[state]") {
   CHECK_FALSE(after.update("metadata",
                            ProbeResult::failed("net.timeout", "again", "check DROP rules"),
                            {restart.steady + 30s, restart.wall + 30s}));
-  auto recovered = after.update("metadata", ProbeResult::ok(), {restart.steady + 60s, restart.wall + 60s});
+  auto recovered =
+      after.update("metadata", ProbeResult::ok(), {restart.steady + 60s, restart.wall + 60s});
   REQUIRE(recovered);
   CHECK(recovered->timeInPrevious == 7min);
 }
@@ -49,7 +52,8 @@ TEST_CASE("unknown probes, bad files and other versions are ignored", "[state]")
   CHECK(healthFromJson(model, "not json", now) == -1);
   CHECK(healthFromJson(model, R"({"version":2,"probes":{}})", now) == -1);
   CHECK(healthFromJson(model, R"({"version":1,"probes":{"gone":{"state":"FAILED"}}})", now) == 0);
-  CHECK(healthFromJson(model, R"({"version":1,"probes":{"metadata":{"state":"BROKEN"}}})", now) == 0);
+  CHECK(healthFromJson(model, R"({"version":1,"probes":{"metadata":{"state":"BROKEN"}}})", now) ==
+        0);
   CHECK_FALSE(model.probe("metadata")->known);
 }
 
@@ -70,5 +74,6 @@ TEST_CASE("status.json lists every probe with its state, cause and fix", "[state
   CHECK(probes[0].as_object()["cause"] == "net.no_route");
   CHECK(probes[0].as_object()["fix"] == "ip route add");
   CHECK(probes[1].as_object()["state"] == "UNKNOWN");
-  CHECK(status["last_failure"].as_string().starts_with("2026-11-22T22:00:00Z metadata net.no_route"));
+  CHECK(
+      status["last_failure"].as_string().starts_with("2026-11-22T22:00:00Z metadata net.no_route"));
 }
