@@ -22,15 +22,15 @@ std::string join(const std::vector<std::string>& items, const std::string& sep =
   return out;
 }
 
-const FirewallFinding* firstFinding(const std::optional<platform::FirewallFacts>& fw,
-                                    FirewallAction action) {
+const platform::FirewallFinding* firstFinding(const std::optional<platform::FirewallFacts>& fw,
+                                              platform::FirewallAction action) {
   if (!fw) return nullptr;
   for (const auto& finding : fw->blocking)
     if (finding.action == action) return &finding;
   return nullptr;
 }
 
-void addFirewallEvidence(ProbeResult& result, const FirewallFinding& finding) {
+void addFirewallEvidence(ProbeResult& result, const platform::FirewallFinding& finding) {
   result.message += "; firewall rule: " + finding.describe();
   if (!finding.fixCommand.empty())
     result.fix = "remove the rule: " + finding.fixCommand +
@@ -53,12 +53,12 @@ void refineNetworkFailure(const MetadataFacts& f, ProbeResult& result) {
     return;
   }
   if (result.cause == "net.connection_refused") {
-    if (const auto* reject = firstFinding(f.firewall, FirewallAction::Reject))
+    if (const auto* reject = firstFinding(f.firewall, platform::FirewallAction::Reject))
       addFirewallEvidence(result, *reject);
     else if (f.firewall && !f.firewall->readable)
       result.message += "; firewall rules not readable (" + f.firewall->error + ")";
   } else if (result.cause == "net.timeout") {
-    if (const auto* drop = firstFinding(f.firewall, FirewallAction::Drop))
+    if (const auto* drop = firstFinding(f.firewall, platform::FirewallAction::Drop))
       addFirewallEvidence(result, *drop);
     else if (f.firewall && !f.firewall->readable)
       result.message += "; firewall rules not readable (" + f.firewall->error + ")";

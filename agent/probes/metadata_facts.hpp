@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "agent/diagnosis/proxy_rules.hpp"
 #include "agent/metadata/metadata_client.hpp"
 #include "agent/net/name_resolver.hpp"
-#include "agent/net/proxy_env.hpp"
 #include "platform/inspector.hpp"
 
 namespace guestpulse {

@@ -1,6 +1,6 @@
 // Lists the firewall with the tools the operator would use (iptables-nft-save,
 // iptables-legacy-save, nft -j list ruleset) and hands the text to the I/O-free scanners
-// in agent/net/firewall_rules. Read-only: only listing commands are ever run.
+// in firewall_scan.hpp. Read-only: only listing commands are ever run.
 
 #include <fcntl.h>
 #include <limits.h>
@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "platform/inspector.hpp"
+#include "platform/linux/firewall_scan.hpp"
 
 namespace guestpulse::platform {
 

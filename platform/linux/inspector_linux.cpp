@@ -9,9 +9,11 @@
 #include <cerrno>
 #include <system_error>
 
-#include "agent/net/hosts_file.hpp"
-#include "agent/net/resolver_config.hpp"
+#include "platform/common/hosts_file.hpp"
+#include "platform/common/proxy_variables.hpp"
 #include "platform/inspector.hpp"
+#include "platform/linux/environment_file.hpp"
+#include "platform/linux/resolver_config.hpp"
 
 extern char** environ;
 
@@ -22,24 +24,6 @@ namespace guestpulse::platform {
 RouteFacts linuxRouteTo(const std::string& ipv4, std::chrono::milliseconds timeout);
 FirewallFacts linuxFirewall(const std::string& ipv4, const RouteFacts& route,
                             const InspectorOptions& options);
-
-const char* toString(RouteStatus status) {
-  switch (status) {
-    case RouteStatus::Found:
-      return "found";
-    case RouteStatus::NoRoute:
-      return "no route";
-    case RouteStatus::Blackhole:
-      return "blackhole";
-    case RouteStatus::Unreachable:
-      return "unreachable";
-    case RouteStatus::Prohibited:
-      return "prohibited";
-    case RouteStatus::LookupFailed:
-      return "lookup failed";
-  }
-  return "?";
-}
 
 namespace {
 

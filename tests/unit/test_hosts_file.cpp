@@ -1,8 +1,8 @@
 #include <catch2/catch.hpp>
 
-#include "agent/net/hosts_file.hpp"
+#include "platform/common/hosts_file.hpp"
 
-using namespace guestpulse;
+using namespace guestpulse::platform;
 
 namespace {
 

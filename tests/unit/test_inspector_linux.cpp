@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "agent/diagnosis/proxy_rules.hpp"
 #include "platform/inspector.hpp"
 
 using namespace guestpulse;

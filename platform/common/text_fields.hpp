@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-namespace guestpulse {
+namespace guestpulse::platform {
 
 inline bool isFieldBlank(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
@@ -33,4 +33,4 @@ inline std::vector<std::string_view> splitFields(std::string_view text) {
   return fields;
 }
 
-}  // namespace guestpulse
+}  // namespace guestpulse::platform

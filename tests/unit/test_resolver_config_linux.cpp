@@ -1,8 +1,8 @@
 #include <catch2/catch.hpp>
 
-#include "agent/net/resolver_config.hpp"
+#include "platform/linux/resolver_config.hpp"
 
-using namespace guestpulse;
+using namespace guestpulse::platform;
 
 TEST_CASE("resolv.conf: a GCE instance's file", "[inspector][resolver]") {
   auto config = parseResolverConfig(

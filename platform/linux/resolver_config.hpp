@@ -21,7 +21,7 @@
 #include <string_view>
 #include <vector>
 
-namespace guestpulse {
+namespace guestpulse::platform {
 
 inline constexpr const char* kSystemdResolvedUpstreamPath = "/run/systemd/resolve/resolv.conf";
 inline constexpr int kResolverMaxNameservers = 3;
@@ -48,4 +48,4 @@ ResolverConfig parseResolverConfig(std::string_view text);
 
 bool isSystemdResolvedStubAddress(std::string_view address);
 
-}  // namespace guestpulse
+}  // namespace guestpulse::platform

@@ -1,28 +1,20 @@
-#include "agent/net/proxy_env.hpp"
+#include "agent/diagnosis/proxy_rules.hpp"
 
 #include <algorithm>
-#include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/network_v4.hpp>
 #include <boost/asio/ip/network_v6.hpp>
 #include <cctype>
 #include <charconv>
 #include <memory>
 
-#include "agent/net/hosts_file.hpp"
-#include "agent/net/text_fields.hpp"
+#include "platform/common/host_names.hpp"
+#include "platform/common/text_fields.hpp"
 
 namespace guestpulse {
 
 namespace ip = boost::asio::ip;
 
 namespace {
-
-std::optional<ip::address> parseAddress(std::string_view text) {
-  boost::system::error_code ec;
-  auto address = ip::make_address(std::string(text), ec);
-  if (ec) return std::nullopt;
-  return address;
-}
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -42,7 +34,7 @@ std::string normalizeHost(std::string_view host) {
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   }
-  return normalizeHostName(host);
+  return platform::normalizeHostName(host);
 }
 
 }  // namespace
@@ -97,14 +89,14 @@ struct ProxyEnvironment::NoProxyEntry {
       entry.network6 = v6.canonical();
       return entry;
     }
-    if (auto address = parseAddress(host)) {
+    if (auto address = platform::parseIpAddress(host)) {
       entry.kind = Kind::Address;
       entry.address = address;
       return entry;
     }
     if (host.rfind("*.", 0) == 0) host.remove_prefix(1);
     while (!host.empty() && host.front() == '.') host.remove_prefix(1);
-    entry.domain = normalizeHostName(host);
+    entry.domain = platform::normalizeHostName(host);
     if (entry.domain.empty()) return std::nullopt;
     return entry;
   }
@@ -155,7 +147,7 @@ ProxyEnvironment::ProxyEnvironment(const EnvironmentMap& variables, ProxyRules r
   while (pos < list.size()) {
     std::size_t end = list.find_first_of(", \t\r\n", pos);
     if (end == std::string_view::npos) end = list.size();
-    std::string_view text = trimSpace(list.substr(pos, end - pos));
+    std::string_view text = platform::trimSpace(list.substr(pos, end - pos));
     pos = end + 1;
     if (text.empty()) continue;
     if (auto entry = NoProxyEntry::parse(text)) {
@@ -173,8 +165,8 @@ ProxyEnvironment::ProxyEnvironment(const EnvironmentMap& variables, ProxyRules r
 std::optional<ProxySetting> ProxyEnvironment::pick(std::initializer_list<const char*> names) const {
   for (const char* name : names) {
     auto it = variables_.find(name);
-    if (it != variables_.end() && !trimSpace(it->second).empty()) {
-      return ProxySetting{it->first, std::string(trimSpace(it->second))};
+    if (it != variables_.end() && !platform::trimSpace(it->second).empty()) {
+      return ProxySetting{it->first, std::string(platform::trimSpace(it->second))};
     }
   }
   return std::nullopt;
@@ -196,7 +188,7 @@ std::optional<ProxySetting> ProxyEnvironment::configuredProxy(std::string_view s
 
 bool ProxyEnvironment::bypassesProxy(std::string_view host, std::uint16_t port) const {
   const std::string normalized = normalizeHost(host);
-  const auto address = parseAddress(normalized);
+  const auto address = platform::parseIpAddress(normalized);
   return std::any_of(entries_.begin(), entries_.end(),
                      [&](const auto& entry) { return entry->matches(normalized, address, port); });
 }
@@ -229,38 +221,6 @@ std::vector<ProxiedRequest> ProxyEnvironment::metadataRequestsThroughProxy(
     }
   }
   return proxied;
-}
-
-EnvironmentMap proxyRelevantVariables(const EnvironmentMap& environment) {
-  EnvironmentMap relevant;
-  for (const auto& [name, value] : environment) {
-    std::string lowered = lower(name);
-    bool proxyName = lowered.size() > 6 && lowered.compare(lowered.size() - 6, 6, "_proxy") == 0;
-    if (proxyName || name == "REQUEST_METHOD") relevant.emplace(name, value);
-  }
-  return relevant;
-}
-
-EnvironmentMap parseEnvironmentFile(std::string_view text) {
-  EnvironmentMap variables;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t end = std::min(text.find('\n', pos), text.size());
-    std::string_view line = trimSpace(text.substr(pos, end - pos));
-    pos = end + 1;
-    if (line.empty() || line.front() == '#') continue;
-    if (line.rfind("export ", 0) == 0) line = trimSpace(line.substr(7));
-    auto equals = line.find('=');
-    if (equals == std::string_view::npos || equals == 0) continue;
-    std::string_view name = trimSpace(line.substr(0, equals));
-    std::string_view value = trimSpace(line.substr(equals + 1));
-    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
-        value.back() == value.front()) {
-      value = value.substr(1, value.size() - 2);
-    }
-    variables[std::string(name)] = std::string(value);
-  }
-  return variables;
 }
 
 }  // namespace guestpulse

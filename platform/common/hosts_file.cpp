@@ -1,44 +1,14 @@
-#include "agent/net/hosts_file.hpp"
+#include "platform/common/hosts_file.hpp"
 
 #include <algorithm>
 #include <boost/asio/ip/address.hpp>
 #include <cctype>
 #include <optional>
 
-#include "agent/net/text_fields.hpp"
+#include "platform/common/host_names.hpp"
+#include "platform/common/text_fields.hpp"
 
-namespace guestpulse {
-
-namespace {
-
-// Parsed through Asio so "::1" and "0:0::1" compare equal without an OS header here.
-std::optional<boost::asio::ip::address> parseAddress(std::string_view text) {
-  boost::system::error_code ec;
-  auto address = boost::asio::ip::make_address(std::string(text), ec);
-  if (ec) return std::nullopt;
-  return address;
-}
-
-}  // namespace
-
-std::string normalizeHostName(std::string_view name) {
-  std::string out;
-  out.reserve(name.size());
-  for (char c : name) out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-  // Only one trailing dot marks the root; "name.." is not a valid name and stays unequal.
-  if (!out.empty() && out.back() == '.') out.pop_back();
-  return out;
-}
-
-bool isIpv4Address(std::string_view text) {
-  auto address = parseAddress(text);
-  return address && address->is_v4();
-}
-
-bool isIpv6Address(std::string_view text) {
-  auto address = parseAddress(text);
-  return address && address->is_v6();
-}
+namespace guestpulse::platform {
 
 HostsFile HostsFile::parse(std::string_view text) {
   HostsFile hosts;
@@ -58,7 +28,7 @@ HostsFile HostsFile::parse(std::string_view text) {
       if (end == text.size()) break;
       continue;
     }
-    if (!parseAddress(fields[0])) {
+    if (!parseIpAddress(fields[0])) {
       hosts.invalidLines_.push_back(
           {lineNumber, std::string(raw), "'" + std::string(fields[0]) + "' is not an IP address"});
     } else if (fields.size() == 1) {
@@ -90,7 +60,7 @@ std::vector<std::string> HostsFile::addressesFor(std::string_view name) const {
   std::vector<std::string> addresses;
   std::vector<boost::asio::ip::address> seen;
   for (const auto& entry : entriesFor(name)) {
-    auto address = parseAddress(entry.address);
+    auto address = parseIpAddress(entry.address);
     if (!address || std::find(seen.begin(), seen.end(), *address) != seen.end()) continue;
     seen.push_back(*address);
     addresses.push_back(entry.address);
@@ -100,12 +70,12 @@ std::vector<std::string> HostsFile::addressesFor(std::string_view name) const {
 
 std::vector<HostsEntry> HostsFile::entriesForAddress(std::string_view address) const {
   std::vector<HostsEntry> found;
-  auto wanted = parseAddress(address);
+  auto wanted = parseIpAddress(address);
   if (!wanted) return found;
   for (const auto& entry : entries_) {
-    if (parseAddress(entry.address) == wanted) found.push_back(entry);
+    if (parseIpAddress(entry.address) == wanted) found.push_back(entry);
   }
   return found;
 }
 
-}  // namespace guestpulse
+}  // namespace guestpulse::platform

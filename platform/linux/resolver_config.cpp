@@ -1,24 +1,20 @@
-#include "agent/net/resolver_config.hpp"
+#include "platform/linux/resolver_config.hpp"
 
 #include <algorithm>
-#include <boost/asio/ip/address.hpp>
 #include <charconv>
 #include <optional>
 
-#include "agent/net/text_fields.hpp"
+#include "platform/common/host_names.hpp"
+#include "platform/common/text_fields.hpp"
 
-namespace guestpulse {
+namespace guestpulse::platform {
 
 namespace {
 
+// A link-local IPv6 server may carry a zone ("fe80::1%eth0"); the zone does not change
+// which server it is for our comparisons.
 std::optional<boost::asio::ip::address> parseAddress(std::string_view text) {
-  // A link-local IPv6 server may carry a zone ("fe80::1%eth0"); the zone does not change
-  // which server it is for our comparisons.
-  std::string plain(text.substr(0, text.find('%')));
-  boost::system::error_code ec;
-  auto address = boost::asio::ip::make_address(plain, ec);
-  if (ec) return std::nullopt;
-  return address;
+  return parseIpAddress(text.substr(0, text.find('%')));
 }
 
 // glibc reads the number after "name:" with atoi-like leniency and then caps it; a value
@@ -122,4 +118,4 @@ ResolverConfig parseResolverConfig(std::string_view text) {
   return config;
 }
 
-}  // namespace guestpulse
+}  // namespace guestpulse::platform

@@ -13,14 +13,16 @@
 //    resolver does ("Metadata.Google.Internal." finds "metadata.google.internal");
 //  - addressesFor() returns every address the name maps to, in file order, without
 //    duplicates; glibc answers an IPv4 lookup with the IPv4 ones only, so callers that
-//    care filter by family themselves (see isIpv4Address).
+//    care filter by family themselves (see host_names.hpp).
 // Never throws.
 
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace guestpulse {
+#include "platform/common/host_names.hpp"
+
+namespace guestpulse::platform {
 
 struct HostsEntry {
   int line = 0;                    // 1-based line number in the file
@@ -54,12 +56,4 @@ class HostsFile {
   std::vector<HostsInvalidLine> invalidLines_;
 };
 
-// "Metadata.Google.Internal." -> "metadata.google.internal". Shared by the resolver and
-// proxy code so every component compares names the same way.
-std::string normalizeHostName(std::string_view name);
-
-// Whether `text` is an IPv4 / IPv6 address literal (no brackets, no port, no prefix).
-bool isIpv4Address(std::string_view text);
-bool isIpv6Address(std::string_view text);
-
-}  // namespace guestpulse
+}  // namespace guestpulse::platform

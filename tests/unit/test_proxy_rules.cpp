@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
-#include "agent/net/proxy_env.hpp"
+#include "agent/diagnosis/proxy_rules.hpp"
+#include "platform/common/proxy_variables.hpp"
 
 using namespace guestpulse;
 
@@ -142,27 +143,13 @@ TEST_CASE("proxy env: which metadata requests go through a proxy", "[inspector][
   CHECK(secure[0].scheme == "https");
 }
 
-TEST_CASE("proxy env: relevant variables and /etc/environment", "[inspector][proxy]") {
-  auto relevant = proxyRelevantVariables({{"PATH", "/bin"},
-                                          {"http_proxy", "a"},
-                                          {"No_Proxy", "b"},
-                                          {"REQUEST_METHOD", "GET"},
-                                          {"proxy", "c"},
-                                          {"HOME", "/root"}});
+TEST_CASE("proxy env: only the proxy-relevant variables are kept", "[inspector][proxy]") {
+  auto relevant = platform::proxyRelevantVariables({{"PATH", "/bin"},
+                                                    {"http_proxy", "a"},
+                                                    {"No_Proxy", "b"},
+                                                    {"REQUEST_METHOD", "GET"},
+                                                    {"proxy", "c"},
+                                                    {"HOME", "/root"}});
   CHECK(relevant ==
         EnvironmentMap{{"http_proxy", "a"}, {"No_Proxy", "b"}, {"REQUEST_METHOD", "GET"}});
-
-  auto file = parseEnvironmentFile(
-      "# /etc/environment\n"
-      "PATH=\"/usr/local/sbin:/usr/bin\"\n"
-      "http_proxy=http://proxy.corp:3128/\n"
-      "export HTTPS_PROXY='http://proxy.corp:3128/'\n"
-      "  no_proxy = localhost,169.254.169.254  \n"
-      "garbage line\n"
-      "=novalue\n");
-  CHECK(file.at("PATH") == "/usr/local/sbin:/usr/bin");
-  CHECK(file.at("http_proxy") == "http://proxy.corp:3128/");
-  CHECK(file.at("HTTPS_PROXY") == "http://proxy.corp:3128/");
-  CHECK(file.at("no_proxy") == "localhost,169.254.169.254");
-  CHECK(file.size() == 4);
 }

@@ -1,7 +1,9 @@
 #pragma once
 // Which local firewall rules stand between this machine and one IPv4 address (the
-// metadata server), found in the text the firewall tools print. I/O-free: the platform
-// inspector runs the tools and hands their output here.
+// metadata server), found in the text the Linux firewall tools print. I/O-free: the
+// inspector (inspector_firewall_linux.cpp) runs the tools and hands their output here.
+// firewall_iptables.cpp and firewall_nft.cpp read the two formats into one rule model
+// (firewall_walk.hpp), which firewall_walk.cpp follows along the packet path.
 //
 // Inputs:
 //  - scanIptablesRules: `iptables-save` (any backend) or `iptables -S [CHAIN]` text;
@@ -30,45 +32,9 @@
 #include <string_view>
 #include <vector>
 
-namespace guestpulse {
+#include "platform/host_facts.hpp"
 
-enum class FirewallAction { Drop, Reject, Redirect };
-
-const char* toString(FirewallAction action);  // "DROP", "REJECT", "REDIRECT"
-
-struct FirewallFinding {
-  std::string tool;   // the command that manages it: "iptables", "iptables-legacy", "nft"
-  std::string table;  // "filter", "nat"; nft: "inet filter"
-  std::string chain;  // "OUTPUT", a user chain reached from it; nft: "output"
-  FirewallAction action = FirewallAction::Drop;
-  bool isPolicy = false;  // the chain's default policy rather than a rule
-
-  // The matches, in the tool's own syntax, empty when the rule has none.
-  std::string destination;   // "169.254.169.254/32", "169.254.0.0/16", "!= 10.0.0.0/8"
-  std::string protocol;      // "tcp"
-  std::string ports;         // destination ports: "80", "80,443", "{ 80, 443 }", "! 22"
-  std::string owner;         // "--uid-owner 0", "! --uid-owner 1000", "meta skuid 0"
-  std::string outInterface;  // "eth0", "! lo"
-  std::vector<std::string> otherConditions;  // "-m set --match-set blocked dst", "ip daddr @x"
-  std::string rejectWith;  // "tcp-reset", "icmp-port-unreachable", "tcp reset", "icmpx ..."
-  std::string redirectTo;  // Redirect only: "127.0.0.1:8080", ":8443"
-  std::string comment;
-
-  std::string exemptedBy;  // an earlier conditional ACCEPT that may let the traffic pass
-  std::string ruleText;    // as the tool prints it ("-A OUTPUT -d ... -j REJECT ...")
-  // How to undo it: for a rule, the command deleting exactly that rule
-  // ("iptables -D OUTPUT -d 169.254.169.254/32 -j DROP",
-  //  "nft delete rule inet filter output handle 4"); for a DROP policy, the command
-  // inserting an ACCEPT for the address at the top of the chain.
-  std::string fixCommand;
-
-  // The rule catches only part of the traffic to the address on the scanned ports (a port
-  // subset) or depends on what we could not decide (owner, named sets, other matches).
-  bool conditional = false;
-
-  // One line for messages: "iptables filter OUTPUT: -A OUTPUT -d ... -j DROP".
-  std::string describe() const;
-};
+namespace guestpulse::platform {
 
 struct FirewallScanOptions {
   std::string command = "iptables";  // the tool named in fix commands, e.g. "iptables-legacy"
@@ -99,4 +65,4 @@ FirewallScan scanNftRuleset(std::string_view json, std::string_view ipv4,
 // tables iptables-nft called incompatible are left out (only nft shows them).
 std::vector<std::string> nftTablesCoveredBy(const FirewallScan& iptablesNftScan);
 
-}  // namespace guestpulse
+}  // namespace guestpulse::platform

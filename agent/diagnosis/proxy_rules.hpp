@@ -35,9 +35,11 @@
 #include <string_view>
 #include <vector>
 
+#include "platform/host_facts.hpp"
+
 namespace guestpulse {
 
-using EnvironmentMap = std::map<std::string, std::string>;
+using platform::EnvironmentMap;
 
 enum class ProxyRules {
   Common,  // lowercase first, uppercase HTTP_PROXY honoured unless REQUEST_METHOD is set
@@ -99,13 +101,5 @@ class ProxyEnvironment {
   std::vector<std::shared_ptr<const NoProxyEntry>> entries_;
   std::vector<std::string> warnings_;
 };
-
-// The variables of `environment` that matter for proxies: every name ending in "_proxy"
-// in any case, plus REQUEST_METHOD (the CGI rule above). For display and for ProxyFacts.
-EnvironmentMap proxyRelevantVariables(const EnvironmentMap& environment);
-
-// Parses KEY=VALUE lines as in /etc/environment (pam_env): '#' comments, optional
-// `export `, values optionally in single or double quotes. Lines without '=' are skipped.
-EnvironmentMap parseEnvironmentFile(std::string_view text);
 
 }  // namespace guestpulse

@@ -1,0 +1,150 @@
+#pragma once
+// The facts about this machine that a human gathers by hand when the metadata server is
+// unreachable (the hosts file, the resolver configuration, the route to an address, the
+// proxy environment, local firewall rules), as plain values. platform::Inspector gathers
+// them on each OS; the diagnosis (agent/diagnosis/) reads them. Value types only: no I/O,
+// no OS header.
+//
+// Field names are OS-neutral. Linux: /etc/hosts, /etc/resolv.conf (+ systemd-resolved),
+// rtnetlink, iptables/nft, the process environment and /etc/environment. Windows:
+// %SystemRoot%\System32\drivers\etc\hosts, the DNS servers of each adapter, the IP Helper
+// route table (`route print`), Windows Firewall rules, the WinHTTP proxy.
+
+#include <cstddef>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace guestpulse::platform {
+
+// Environment variables by name (a process environment, /etc/environment, or the WinHTTP
+// proxy translated to http(s)_proxy / no_proxy).
+using EnvironmentMap = std::map<std::string, std::string>;
+
+enum class FirewallAction { Drop, Reject, Redirect };
+
+const char* toString(FirewallAction action);  // "DROP", "REJECT", "REDIRECT"
+
+struct FirewallFinding {
+  std::string tool;   // the command that manages it: "iptables", "iptables-legacy", "nft"
+  std::string table;  // "filter", "nat"; nft: "inet filter"
+  std::string chain;  // "OUTPUT", a user chain reached from it; nft: "output"
+  FirewallAction action = FirewallAction::Drop;
+  bool isPolicy = false;  // the chain's default policy rather than a rule
+
+  // The matches, in the tool's own syntax, empty when the rule has none.
+  std::string destination;   // "169.254.169.254/32", "169.254.0.0/16", "!= 10.0.0.0/8"
+  std::string protocol;      // "tcp"
+  std::string ports;         // destination ports: "80", "80,443", "{ 80, 443 }", "! 22"
+  std::string owner;         // "--uid-owner 0", "! --uid-owner 1000", "meta skuid 0"
+  std::string outInterface;  // "eth0", "! lo"
+  std::vector<std::string> otherConditions;  // "-m set --match-set blocked dst", "ip daddr @x"
+  std::string rejectWith;  // "tcp-reset", "icmp-port-unreachable", "tcp reset", "icmpx ..."
+  std::string redirectTo;  // Redirect only: "127.0.0.1:8080", ":8443"
+  std::string comment;
+
+  std::string exemptedBy;  // an earlier conditional ACCEPT that may let the traffic pass
+  std::string ruleText;    // as the tool prints it ("-A OUTPUT -d ... -j REJECT ...")
+  // How to undo it: for a rule, the command deleting exactly that rule
+  // ("iptables -D OUTPUT -d 169.254.169.254/32 -j DROP",
+  //  "nft delete rule inet filter output handle 4"); for a DROP policy, the command
+  // inserting an ACCEPT for the address at the top of the chain.
+  std::string fixCommand;
+
+  // The rule catches only part of the traffic to the address on the scanned ports (a port
+  // subset) or depends on what we could not decide (owner, named sets, other matches).
+  bool conditional = false;
+
+  // One line for messages: "iptables filter OUTPUT: -A OUTPUT -d ... -j DROP".
+  std::string describe() const;
+};
+
+struct HostsFacts {
+  std::string path;  // the file read
+  std::string name;  // the name asked about
+  bool readable = false;
+  std::string error;  // when !readable: "open /etc/hosts: No such file or directory"
+  std::vector<std::string> addresses;      // what the file maps `name` to, in file order
+  std::vector<std::string> matchingLines;  // "3: 169.254.169.254 metadata.google.internal"
+  std::vector<std::string> invalidLines;   // "7: '169.254.169.254metadata...' is not an IP address"
+  std::size_t entryCount = 0;              // valid entries in the whole file
+};
+
+struct ResolverFacts {
+  std::string source;      // "/etc/resolv.conf"; Windows: "adapter DNS settings"
+  std::string linkTarget;  // where `source` links to ("../run/systemd/resolve/stub-resolv.conf")
+  bool readable = false;
+  std::string error;  // "open /etc/resolv.conf: No such file or directory (a dangling link ...)"
+  std::vector<std::string> nameservers;  // the servers the stub resolver asks, in order
+  std::vector<std::string> search;
+  int ndots = 1;
+  int timeoutSeconds = 5;
+  int attempts = 2;
+  std::vector<std::string> warnings;  // from parsing: ignored servers, invalid lines
+
+  // The nameservers are a local caching resolver that forwards elsewhere.
+  bool localStub = false;
+  std::string stubName;        // "systemd-resolved"
+  std::string upstreamSource;  // "/run/systemd/resolve/resolv.conf"
+  bool upstreamReadable = false;
+  std::string upstreamError;
+  std::vector<std::string> upstreamNameservers;  // where the stub forwards queries
+
+  // The servers queries finally reach: the upstream ones behind a stub, else nameservers.
+  const std::vector<std::string>& effectiveNameservers() const {
+    return localStub ? upstreamNameservers : nameservers;
+  }
+};
+
+enum class RouteStatus {
+  Found,         // a usable route (unicast, or local when the address is on this machine)
+  NoRoute,       // no matching route at all (ENETUNREACH; Windows: no best route)
+  Blackhole,     // a blackhole route silently discards the traffic
+  Unreachable,   // an "unreachable" route: the sender gets EHOSTUNREACH
+  Prohibited,    // a "prohibit" route: the sender gets EACCES
+  LookupFailed,  // the query itself failed (error says why); nothing is known
+};
+
+const char* toString(RouteStatus status);  // "found", "no route", "blackhole", ...
+
+struct RouteFacts {
+  std::string destination;
+  RouteStatus status = RouteStatus::LookupFailed;
+  std::string error;               // for every status but Found: "Network is unreachable"
+  std::string interface;           // "ens4", "lo"; Windows: the interface alias
+  std::string gateway;             // next hop; empty when directly connected
+  std::string source;              // the preferred source address
+  bool directlyConnected = false;  // on-link: no gateway
+  bool local = false;              // the address belongs to this machine (a local route)
+  std::string table;               // Linux routing table: "main", "local", or its number
+
+  bool found() const { return status == RouteStatus::Found; }
+};
+
+// One place proxy settings come from, as *_proxy variables (ProxyEnvironment reads them).
+struct ProxySource {
+  std::string name;  // "process environment", "/etc/environment"; Windows: "WinHTTP"
+  bool readable = true;
+  std::string error;
+  EnvironmentMap variables;  // only the proxy-relevant ones: see proxy_variables.hpp
+};
+
+struct ProxyFacts {
+  // [0] is always this process's environment. Then machine-wide settings that other
+  // programs (login shells, services) get although this daemon may not: on Linux
+  // /etc/environment, on Windows the WinHTTP proxy translated to http(s)_proxy/no_proxy.
+  std::vector<ProxySource> sources;
+};
+
+struct FirewallFacts {
+  std::string destination;
+  bool readable = false;  // at least one rule listing was read and understood
+  std::string error;      // when !readable: why, e.g. "iptables-save: Permission denied
+                          // (you must be root)" or "no iptables-save or nft found in ..."
+  std::vector<FirewallFinding> blocking;     // DROP / REJECT rules and DROP policies
+  std::vector<FirewallFinding> redirecting;  // DNAT / REDIRECT of the address
+  std::vector<std::string> sources;          // listings read: "iptables-nft-save", "nft", ...
+  std::vector<std::string> problems;         // listings that failed while others worked, notes
+};
+
+}  // namespace guestpulse::platform
