@@ -1,9 +1,5 @@
 #include "agent/metadata/metadata_client.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/url/parse.hpp>
 
 namespace guestpulse {
@@ -42,11 +38,6 @@ std::string MetadataEndpoint::display() const {
   return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
-const std::string& MetadataResult::body() const {
-  static const std::string empty;
-  return last().response ? last().response->body : empty;
-}
-
 MetadataClient::MetadataClient(HttpClient& http, MetadataEndpoint endpoint, Duration timeout,
                                RetrySettings retry, UnitRandom random)
     : http_(http),
@@ -66,44 +57,21 @@ asio::awaitable<MetadataResult> MetadataClient::put(std::string path, std::strin
 
 asio::awaitable<MetadataResult> MetadataClient::call(std::string method, std::string path,
                                                      std::string body, int attempts) {
-  RetrySettings settings = retry_;
-  if (attempts > 0) settings.attempts = attempts;
-  RetryPolicy policy(settings, random_);
-
-  MetadataResult result;
-  result.target = path.starts_with('/') ? path : kGceMetadataPrefix + path;
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  Duration waited{0};
-  for (;;) {
-    HttpRequest request;
-    request.method = method;
-    request.host = endpoint_.host;
-    request.port = endpoint_.port;
-    request.tls = endpoint_.tls;
-    request.target = result.target;
-    request.headers = {{"Metadata-Flavor", "Google"}};
-    request.body = body;
-    ++counters_.requests;
-    HttpResult http = co_await http_.request(std::move(request), timeout_, tls_);
-    if (!http.ok()) ++counters_.transportErrors;
-
-    AttemptOutcome outcome =
-        http.ok() ? AttemptOutcome::status(http.response->status) : AttemptOutcome::transport();
-    result.flavorOk = http.ok() && http.response->header("Metadata-Flavor") == "Google";
-    result.attempts.push_back({std::move(http), waited});
-
-    // Success, or an answer that did not come from the metadata server (a proxy):
-    // retrying will not change either.
-    if (outcome.httpStatus >= 200 && outcome.httpStatus < 300) break;
-    if (!outcome.transportError && !result.flavorOk) break;
-    auto delay = policy.onFailure(outcome);
-    if (!delay) break;
-    ++counters_.retries;
-    timer.expires_after(*delay);
-    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (ec) break;  // cancelled: the caller's deadline or shutdown
-    waited = *delay;
-  }
+  RetryingCall call;
+  call.request.method = std::move(method);
+  call.request.host = endpoint_.host;
+  call.request.port = endpoint_.port;
+  call.request.tls = endpoint_.tls;
+  call.request.target = path.starts_with('/') ? path : kGceMetadataPrefix + path;
+  call.request.headers = {{"Metadata-Flavor", "Google"}};
+  call.request.body = std::move(body);
+  call.timeout = timeout_;
+  call.retry = retry_;
+  if (attempts > 0) call.retry.attempts = attempts;
+  call.signature = {"Metadata-Flavor", "Google"};
+  call.tls = tls_;
+  call.counters = &counters_;
+  MetadataResult result = co_await callWithRetries(http_, std::move(call), random_);
   co_return result;
 }
 

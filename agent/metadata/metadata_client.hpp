@@ -15,6 +15,8 @@
 
 #include "agent/core/random.hpp"
 #include "agent/core/retry_policy.hpp"
+#include "agent/metadata/metadata_result.hpp"
+#include "agent/metadata/retrying_call.hpp"
 #include "agent/net/http_client.hpp"
 
 namespace guestpulse {
@@ -29,28 +31,6 @@ struct MetadataEndpoint {
 };
 
 inline constexpr const char* kGceMetadataPrefix = "/computeMetadata/v1/";
-
-struct MetadataAttempt {
-  HttpResult http;
-  Duration waitedBefore{0};  // backoff slept before this attempt
-};
-
-struct MetadataResult {
-  std::string target;  // full request target
-  std::vector<MetadataAttempt> attempts;
-  bool flavorOk = false;  // last response carried Metadata-Flavor: Google
-
-  const HttpResult& last() const { return attempts.back().http; }
-  int status() const { return last().response ? last().response->status : 0; }
-  bool ok() const { return status() == 200 && flavorOk; }
-  const std::string& body() const;
-};
-
-struct MetadataCounters {
-  std::uint64_t requests = 0;
-  std::uint64_t retries = 0;
-  std::uint64_t transportErrors = 0;
-};
 
 class MetadataClient {
  public:

@@ -24,13 +24,12 @@
 #include <boost/system/error_code.hpp>
 
 #include "agent/core/duration.hpp"
+#include "agent/net/http_result.hpp"
 
 namespace guestpulse {
 
 class BlockingPool;
 class TlsContextProvider;
-
-using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
 struct HttpRequest {
   std::string method = "GET";
@@ -42,35 +41,6 @@ struct HttpRequest {
   bool tls = false;
   std::string tlsServerName;  // SNI and the name verified; defaults to host
   std::size_t bodyLimit = 64 * 1024;
-};
-
-enum class HttpStep { None, Resolve, Connect, Handshake, Write, Read };
-std::string_view toString(HttpStep step);  // "resolve", "connect", ...
-
-struct HttpResponse {
-  int status = 0;
-  std::string reason;
-  HttpHeaders headers;
-  std::string body;
-  // Case-insensitive header lookup; nullopt when absent.
-  std::optional<std::string> header(std::string_view name) const;
-};
-
-struct HttpResult {
-  std::optional<HttpResponse> response;  // set when a complete response was read
-  HttpStep failedStep = HttpStep::None;
-  boost::system::error_code error;  // the failure of failedStep
-  bool timedOut = false;            // failedStep ran out of time
-  std::string peer;                 // address:port connected (or tried last)
-  std::vector<std::string> resolvedAddresses;
-  Duration elapsed{0};
-  // For TLS failures: OpenSSL's verify result text and the library error, if any.
-  std::string tlsDetail;
-  long tlsVerifyResult = 0;  // the peer chain's X509_V_ERR_* (0 = verified or not checked)
-
-  bool ok() const { return response.has_value(); }
-  // "connect to 169.254.169.254:80: Connection refused", "read from ...: timeout after 2s"
-  std::string describe(std::string_view target) const;
 };
 
 class HttpClient {

@@ -11,13 +11,6 @@ namespace guestpulse {
 
 namespace asio = boost::asio;
 
-std::string NameResolution::describeFailure() const {
-  if (stillPending) return "the previous lookup has not returned yet (resolver hung)";
-  if (timedOut) return "timeout after " + formatDuration(elapsed);
-  if (error) return error.message();
-  return "no addresses";
-}
-
 asio::awaitable<NameResolution> NameResolver::resolve(std::string name, Duration deadline) {
   NameResolution result;
   result.name = name;

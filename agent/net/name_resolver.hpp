@@ -17,22 +17,11 @@
 #include <boost/system/error_code.hpp>
 
 #include "agent/core/duration.hpp"
+#include "agent/net/name_resolution.hpp"
 
 namespace guestpulse {
 
 class BlockingPool;
-
-struct NameResolution {
-  std::string name;
-  std::vector<std::string> addresses;  // IPv4 and IPv6, in resolver order
-  boost::system::error_code error;     // when the lookup answered with an error
-  bool timedOut = false;               // no answer within the deadline
-  bool stillPending = false;           // an earlier lookup of this name has not returned
-  Duration elapsed{0};
-  bool ok() const { return !addresses.empty(); }
-  // "Name or service not known", "timeout after 2s", ...
-  std::string describeFailure() const;
-};
 
 class NameResolver {
  public:

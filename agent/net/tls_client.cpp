@@ -137,9 +137,11 @@ int alertOf(const boost::system::error_code& ec) {
 
 void noteAlert(HttpResult& result) {
   int alert = alertOf(result.error);
-  if (alert >= 0)
-    result.tlsDetail =
-        "the server sent TLS alert " + std::to_string(alert) + " '" + tlsAlertName(alert) + "'";
+  if (alert < 0) return;
+  result.tlsAlert = alert;
+  result.tlsAlertName = tlsAlertName(alert);
+  result.tlsDetail =
+      "the server sent TLS alert " + std::to_string(alert) + " '" + result.tlsAlertName + "'";
 }
 
 }  // namespace
@@ -174,60 +176,6 @@ std::string tlsAlertName(int alert) {
   const char* name = SSL_alert_desc_string_long(alert);
   if (name && std::string_view(name) != "unknown") return name;
   return "alert " + std::to_string(alert);
-}
-
-TlsFailure describeTlsFailure(const HttpResult& result) {
-  TlsFailure failure;
-  if (result.ok() || result.timedOut) return failure;
-  int alert = alertOf(result.error);
-  if (alert >= 0) {
-    failure.kind = TlsFailureKind::AlertReceived;
-    failure.alert = alert;
-    failure.alertName = tlsAlertName(alert);
-    std::string said = "the server ended the TLS session with alert '" + failure.alertName + "' (" +
-                       std::to_string(alert) + ")";
-    switch (alert) {
-      case 116:
-        failure.explanation = said + ": it requires a client certificate and got none it accepts";
-        break;
-      case 40:
-        failure.explanation =
-            said + ": with mTLS this usually means no client certificate was sent";
-        break;
-      case 48:
-        failure.explanation = said + ": it does not trust the issuer of the client certificate";
-        break;
-      case 45:
-        failure.explanation = said + ": the client certificate has expired";
-        break;
-      case 42:
-      case 43:
-      case 46:
-        failure.explanation = said + ": it rejected the client certificate";
-        break;
-      default:
-        failure.explanation = said;
-    }
-    return failure;
-  }
-  if (result.failedStep != HttpStep::Handshake) return failure;
-  if (result.tlsVerifyResult == X509_V_ERR_HOSTNAME_MISMATCH ||
-      result.tlsVerifyResult == X509_V_ERR_IP_ADDRESS_MISMATCH) {
-    failure.kind = TlsFailureKind::HostnameMismatch;
-    failure.verifyResult = result.tlsVerifyResult;
-    failure.explanation = "the server's certificate does not match the name asked for";
-    return failure;
-  }
-  if (result.tlsVerifyResult != X509_V_OK) {
-    failure.kind = TlsFailureKind::PeerUntrusted;
-    failure.verifyResult = result.tlsVerifyResult;
-    failure.explanation = std::string("the server's certificate failed verification: ") +
-                          X509_verify_cert_error_string(result.tlsVerifyResult);
-    return failure;
-  }
-  failure.kind = TlsFailureKind::Protocol;
-  failure.explanation = "the TLS handshake failed: " + result.error.message();
-  return failure;
 }
 
 asio::awaitable<HttpResult> exchangeTls(asio::any_io_executor executor, HttpRequest req,
@@ -284,10 +232,11 @@ asio::awaitable<HttpResult> exchangeTls(asio::any_io_executor executor, HttpRequ
     long verify = SSL_get_verify_result(handle);
     result.tlsVerifyResult = verify;
     if (verify != X509_V_OK) {
-      result.tlsDetail =
-          std::string("certificate verify failed: ") + X509_verify_cert_error_string(verify);
-      if ((verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH) &&
-          peer->seen)
+      result.tlsVerifyText = X509_verify_cert_error_string(verify);
+      result.tlsNameMismatch =
+          verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH;
+      result.tlsDetail = "certificate verify failed: " + result.tlsVerifyText;
+      if (result.tlsNameMismatch && peer->seen)
         result.tlsDetail += "; the certificate is for " + peer->names + ", not " + serverName;
     } else {
       noteAlert(result);

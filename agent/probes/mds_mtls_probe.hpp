@@ -13,30 +13,16 @@
 //     certificate; GET instance/id with Metadata-Flavor: Google. Transient failures
 //     (5xx, 429, connect errors) are retried per RetryPolicy; TLS failures are not —
 //     a certificate problem does not go away in seconds.
-// diagnoseMdsMtls() turns what was found into one cause:
-//   mtls.ca_missing          CA file missing, unreadable or not PEM       (curl error 77)
-//   mtls.client_cert_missing client certificate/key missing, damaged or
-//                            not matching                                 (curl error 58)
-//   mtls.hostname_mismatch   the server's certificate is for another name (curl error 60)
-//   mtls.handshake_failed    the server's certificate is not trusted, or
-//                            the server refused the session with an alert
-//                            ("certificate required" and friends)         (curl 60 / 56)
-//   mtls.cert_expired        the client certificate has expired
-//   mtls.cert_not_yet_valid  the client certificate starts in the future (clock)
-//   mtls.cert_expiring       DEGRADED: everything works, the client certificate expires
-//                            within 20 % of its lifetime (at most 7 days before)
-// and otherwise the metadata call causes (net.*, mds.*, proxy.intercepted).
+// diagnoseMdsMtls() (agent/diagnosis/mtls.hpp) turns what was found into one cause.
 
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
 
-#include "agent/certs/mtls_credentials.hpp"
 #include "agent/core/random.hpp"
 #include "agent/core/retry_policy.hpp"
-#include "agent/metadata/metadata_client.hpp"
-#include "agent/net/tls_client.hpp"
+#include "agent/metadata/metadata_result.hpp"
 #include "agent/probes/probe.hpp"
 #include "config/config.hpp"
 
@@ -44,6 +30,7 @@ namespace guestpulse {
 
 class BlockingPool;
 class HttpClient;
+class TlsContextProvider;
 
 struct MdsMtlsProbeOptions {
   Enablement enabled = Enablement::Auto;
@@ -57,17 +44,6 @@ struct MdsMtlsProbeOptions {
   RetrySettings retry;
   Duration fileDeadline = std::chrono::seconds(5);  // reading the two files
 };
-
-// Everything one run found, for the I/O-free diagnosis.
-struct MdsMtlsFacts {
-  std::string endpoint;    // "169.254.169.254:443"
-  std::string serverName;  // "metadata.google.internal"
-  certs::MtlsCredentialsFinding files;
-  std::optional<TlsLoadError> load;    // set when the TLS context could not be built
-  std::optional<MetadataResult> call;  // set when a request was made
-};
-
-ProbeResult diagnoseMdsMtls(const MdsMtlsFacts& facts);
 
 class MdsMtlsProbe : public Probe {
  public:

@@ -2,8 +2,8 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include "agent/diagnosis/metadata.hpp"
 #include "agent/net/blocking_pool.hpp"
-#include "agent/probes/metadata_facts.hpp"
 #include "platform/inspector.hpp"
 
 namespace guestpulse {

@@ -152,5 +152,4 @@ void walkTables(const std::vector<Table>& tables, const std::string& tool, Firew
   }
 }
 
-
 }  // namespace guestpulse::platform::firewall

@@ -12,6 +12,8 @@
 
 #include "agent/app/agent.hpp"
 #include "agent/app/probe_factory.hpp"
+#include "agent/diagnosis/mtls.hpp"
+#include "agent/diagnosis/tls_failure.hpp"
 #include "agent/metadata/metadata_client.hpp"
 #include "agent/net/blocking_pool.hpp"
 #include "agent/net/http_client.hpp"

@@ -26,8 +26,8 @@
 #include <thread>
 
 #include "agent/health/health_model.hpp"
-#include "agent/net/metrics_server.hpp"
 #include "agent/report/metrics.hpp"
+#include "agent/report/metrics_server.hpp"
 #include "agent/report/serial_sink.hpp"
 #include "tests/integration/harness.hpp"
 

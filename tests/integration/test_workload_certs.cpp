@@ -12,6 +12,7 @@
 #include "agent/app/agent.hpp"
 #include "agent/app/probe_factory.hpp"
 #include "agent/certs/workload_credentials.hpp"
+#include "agent/diagnosis/workload_certs.hpp"
 #include "agent/metadata/metadata_client.hpp"
 #include "agent/net/blocking_pool.hpp"
 #include "agent/net/http_client.hpp"

@@ -4,6 +4,8 @@
 #include <filesystem>
 
 #include "agent/certs/mtls_credentials.hpp"
+#include "agent/diagnosis/mtls.hpp"
+#include "agent/diagnosis/tls_failure.hpp"
 #include "agent/net/tls_client.hpp"
 #include "agent/probes/mds_mtls_probe.hpp"
 #include "config/config.hpp"

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "agent/certs/workload_credentials.hpp"
+#include "agent/diagnosis/workload_certs.hpp"
 #include "agent/probes/workload_certs_probe.hpp"
 #include "tests/integration/cert_factory.hpp"
 #include "tests/integration/temp_dir.hpp"

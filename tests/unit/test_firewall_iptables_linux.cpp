@@ -179,4 +179,3 @@ TEST_CASE("iptables-nft: incompatible tables are left to nft", "[inspector][fire
   CHECK_THAT(scan.notes[0], Catch::Contains("nft"));
   CHECK(nftTablesCoveredBy(scanIptablesRules("*filter\nCOMMIT\n", kMds)).empty());
 }
-

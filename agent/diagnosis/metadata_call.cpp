@@ -1,4 +1,4 @@
-#include "agent/probes/metadata_diagnosis.hpp"
+#include "agent/diagnosis/metadata_call.hpp"
 
 #include <boost/asio/error.hpp>
 #include <boost/beast/http/error.hpp>
@@ -6,8 +6,6 @@
 namespace guestpulse {
 
 namespace asio = boost::asio;
-
-namespace {
 
 std::string attemptsNote(const MetadataResult& call) {
   if (call.attempts.size() <= 1) return {};
@@ -17,37 +15,42 @@ std::string attemptsNote(const MetadataResult& call) {
          ")";
 }
 
-ProbeResult diagnoseTransport(const MetadataResult& call, const MetadataCallContext& ctx) {
+std::string describeCall(const MetadataResult& call, const MetadataCallContext& ctx) {
+  return ctx.what + ": " + call.last().describe(ctx.endpoint) + attemptsNote(call);
+}
+
+namespace {
+
+ProbeResult diagnoseTransport(const MetadataResult& call, const MetadataCallContext& ctx,
+                              const platform::FixHints& hints) {
   const HttpResult& http = call.last();
   const auto& ec = http.error;
-  std::string message = ctx.what + ": " + http.describe(ctx.endpoint) + attemptsNote(call);
+  const std::string message = describeCall(call, ctx);
+  auto hint = [&](const std::string& text) {
+    return platform::fillHint(text, {{"address", ctx.address}, {"endpoint", ctx.endpoint}});
+  };
 
   switch (http.failedStep) {
     case HttpStep::Resolve:
-      return ProbeResult::failed(
-          "dns.resolve_failed", message,
-          "the metadata endpoint's name does not resolve: check /etc/hosts and the resolver "
-          "(resolv.conf), or set the endpoint to http://169.254.169.254");
+      return ProbeResult::failed("dns.resolve_failed", message,
+                                 "the metadata endpoint's name does not resolve: check " +
+                                     hints.hostsFile + " and " + hints.resolverConfig +
+                                     ", or set the endpoint to http://" + ctx.address);
     case HttpStep::Connect:
       if (http.timedOut || ec == asio::error::timed_out)
         return ProbeResult::failed(
             "net.timeout", message,
-            "nothing answered a TCP connect to " + ctx.endpoint +
-                ": look for a firewall DROP rule (iptables -S OUTPUT; nft list ruleset) "
-                "or a missing route (ip route get 169.254.169.254)");
+            "nothing answered a TCP connect to " + ctx.endpoint + ": look for a firewall DROP rule (" +
+                hint(hints.listBlockRules) + ") or a missing route (" + hint(hints.showRoute) + ")");
       if (ec == asio::error::connection_refused)
-        return ProbeResult::failed(
-            "net.connection_refused", message,
-            "the connection was actively refused: on a link-local address that is a local "
-            "firewall REJECT rule; list it with 'iptables -S OUTPUT | grep 169.254.169.254' "
-            "(or 'nft list ruleset') and remove it");
+        return ProbeResult::failed("net.connection_refused", message,
+                                   "the connection was actively refused: on a link-local address "
+                                   "that is a local firewall REJECT rule; " +
+                                       hint(hints.findRejectRule) + " and remove it");
       if (ec == asio::error::network_unreachable || ec == asio::error::host_unreachable)
-        return ProbeResult::failed(
-            "net.no_route", message,
-            "the kernel has no route to " + ctx.endpoint +
-                ": check 'ip route get 169.254.169.254'; restore the route to the metadata "
-                "server (on Windows: route /p add 169.254.169.254 mask 255.255.255.255 "
-                "<gateway>)");
+        return ProbeResult::failed("net.no_route", message,
+                                   "the kernel has no route to " + ctx.endpoint + ": " +
+                                       hint(hints.restoreRoute));
       return ProbeResult::failed("net.connect_failed", message,
                                  "check the network path to " + ctx.endpoint);
     case HttpStep::Handshake:
@@ -76,22 +79,25 @@ ProbeResult diagnoseTransport(const MetadataResult& call, const MetadataCallCont
 
 }  // namespace
 
-ProbeResult diagnoseMetadataCall(const MetadataResult& call, const MetadataCallContext& ctx) {
+ProbeResult diagnoseMetadataCall(const MetadataResult& call, const MetadataCallContext& ctx,
+                                 const platform::FixHints& hints) {
   const HttpResult& http = call.last();
-  if (!http.ok()) return diagnoseTransport(call, ctx);
+  if (!http.ok()) return diagnoseTransport(call, ctx, hints);
+  auto hint = [&](const std::string& text) {
+    return platform::fillHint(text, {{"address", ctx.address}, {"endpoint", ctx.endpoint}});
+  };
 
   int status = http.response->status;
-  std::string answered =
-      ctx.what + ": " + ctx.endpoint + " answered HTTP " + std::to_string(status);
+  std::string answered = ctx.what + ": " + ctx.endpoint + " answered HTTP " + std::to_string(status);
+  const std::string exempt =
+      "exempt " + ctx.address + " and " + ctx.hostname + " from the proxy";
   if (!call.flavorOk) {
     return ProbeResult::failed(
         "proxy.intercepted",
-        answered +
-            " without the Metadata-Flavor: Google header, so something other than the "
-            "metadata server answered",
-        "metadata requests are being intercepted (a proxy, or an iptables REDIRECT/DNAT rule): "
-        "exempt 169.254.169.254 and metadata.google.internal from the proxy (NO_PROXY) and "
-        "check 'iptables -t nat -S OUTPUT'");
+        answered + " without the Metadata-Flavor: Google header, so something other than the "
+                   "metadata server answered",
+        "metadata requests are being intercepted (a proxy, or a redirect rule): " + exempt +
+            " (NO_PROXY) and " + hint(hints.listRedirects));
   }
   if (status >= 200 && status < 300) {
     ProbeResult ok = ProbeResult::ok(ctx.what + " answered in " + formatDuration(http.elapsed) +
@@ -109,21 +115,25 @@ ProbeResult diagnoseMetadataCall(const MetadataResult& call, const MetadataCallC
   if (status == 429)
     return ProbeResult::degraded(
         "mds.throttled", answered + " (Too Many Requests)" + attemptsNote(call),
-        "something on this VM sends too many metadata requests; find it (ss -tnp dst "
-        "169.254.169.254) and make it cache or back off; guestpulse backs off meanwhile");
+        "something on this VM sends too many metadata requests; find it (" +
+            hint(hints.findClients) +
+            ") and make it cache or back off; guestpulse backs off meanwhile");
   if (status == 400)
     return ProbeResult::failed(
-        "mds.header_rejected", answered + " (Bad Request): the request as it arrived was malformed",
+        "mds.header_rejected",
+        answered + " (Bad Request): the request as it arrived was malformed",
         "something between this agent and the metadata server rewrites requests (a proxy or "
-        "packet-mangling rule); check NO_PROXY and iptables -t mangle -S");
+        "packet-mangling rule); check NO_PROXY and " +
+            hint(hints.listRewrites));
   if (status == 403)
     return ProbeResult::failed(
         "proxy.intercepted",
-        answered +
-            " (Forbidden): the server refuses forwarded requests, so the request went "
-            "through a proxy",
-        "exempt 169.254.169.254 and metadata.google.internal from the proxy: add them to "
-        "NO_PROXY/no_proxy");
+        answered + " (Forbidden): the server refuses forwarded requests, so the request went "
+                   "through a proxy",
+        exempt + ": add them to NO_PROXY/no_proxy" +
+            (hints.systemProxySource.empty() ? std::string()
+                                             : " and to the " + hints.systemProxySource +
+                                                   " proxy's bypass list"));
   return ProbeResult::failed("mds.http_error", answered + attemptsNote(call),
                              "unexpected answer from the metadata server; retry later and "
                              "check the endpoint configuration");

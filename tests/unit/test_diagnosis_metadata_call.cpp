@@ -3,7 +3,8 @@
 #include <boost/asio/error.hpp>
 #include <boost/beast/core/error.hpp>
 
-#include "agent/probes/metadata_diagnosis.hpp"
+#include "agent/diagnosis/metadata_call.hpp"
+#include "agent/metadata/metadata_client.hpp"
 
 using namespace guestpulse;
 using namespace std::chrono_literals;

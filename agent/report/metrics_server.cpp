@@ -1,4 +1,4 @@
-#include "agent/net/metrics_server.hpp"
+#include "agent/report/metrics_server.hpp"
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
