@@ -1,7 +1,7 @@
 #pragma once
 // The agent's configuration as validated plain structs. Parsed once from YAML
 // (config/guestpulse.yaml documents every key); the defaults below are the built-in
-// defaults and must equal the shipped file.
+// defaults and must equal the shipped file (on Linux; paths come from platform/paths.hpp).
 
 #include <map>
 #include <optional>
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "agent/core/duration.hpp"
+#include "platform/paths.hpp"
 
 namespace guestpulse {
 
@@ -44,7 +45,7 @@ struct MetadataProbeConfig {
 struct WorkloadCertsProbeConfig {
   Enablement enabled = Enablement::Auto;
   Duration interval = std::chrono::minutes(10);
-  std::string credentialsDir = "/run/secrets/workload-spiffe-credentials";
+  std::string credentialsDir = platform::defaultWorkloadCredentialsDir();
 
   bool operator==(const WorkloadCertsProbeConfig&) const = default;
 };
@@ -52,8 +53,8 @@ struct WorkloadCertsProbeConfig {
 struct MdsMtlsProbeConfig {
   Enablement enabled = Enablement::Auto;
   Duration interval = std::chrono::minutes(10);
-  std::string rootCa = "/run/google-mds-mtls/root.crt";
-  std::string clientCert = "/run/google-mds-mtls/client.key";
+  std::string rootCa = platform::defaultMtlsRootCa();
+  std::string clientCert = platform::defaultMtlsClientCert();
   int port = 443;  // HTTPS port of the metadata server; the host comes from metadata.endpoint
 
   bool operator==(const MdsMtlsProbeConfig&) const = default;
@@ -93,11 +94,7 @@ struct GuestAttributesConfig {
 
 struct SerialConfig {
   bool enabled = true;
-#ifdef _WIN32
-  std::string device = "COM1";
-#else
-  std::string device = "/dev/ttyS0";
-#endif
+  std::string device = platform::defaultSerialDevice();
   Duration reminder = std::chrono::minutes(10);  // repeat a lasting failure at most this often
 
   bool operator==(const SerialConfig&) const = default;
@@ -112,11 +109,7 @@ struct MetricsConfig {
 struct ReportConfig {
   GuestAttributesConfig guestAttributes;
   SerialConfig serial;
-#ifdef _WIN32
-  std::string stateDir = "C:\\ProgramData\\guestpulse";
-#else
-  std::string stateDir = "/var/lib/guestpulse";
-#endif
+  std::string stateDir = platform::defaultStateDir();
   MetricsConfig metrics;
 
   bool operator==(const ReportConfig&) const = default;

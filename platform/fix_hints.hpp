@@ -18,19 +18,19 @@ namespace guestpulse::platform {
 
 struct FixHints {
   // Name resolution.
-  std::string hostsFile;          // the hosts file's path
-  std::string resolverConfig;     // where the resolver's servers are configured
-  std::string hostsFileIgnored;   // the resolver does not consult the hosts file
-  std::string restoreNameserver;  // the resolver no longer asks {address} (GCE: DHCP)
+  std::string hostsFile;                    // the hosts file's path
+  std::string resolverConfig;               // where the resolver's servers are configured
+  std::string hostsFileIgnored;             // the resolver does not consult the hosts file
+  std::string restoreNameserver;            // the resolver no longer asks {address} (GCE: DHCP)
   std::string restoreNameserverBehindStub;  // the same, behind a local caching stub
   // Routes and firewall.
-  std::string showRoute;        // the command that shows the route to {address}
-  std::string restoreRoute;     // how to put the route to {address} back
-  std::string listBlockRules;   // commands listing outbound DROP/block rules
-  std::string findRejectRule;   // how to find the outbound REJECT rule for {address}
-  std::string listRedirects;    // how to see what redirects or proxies metadata traffic
-  std::string listRewrites;     // how to see what rewrites packets on the way out
-  std::string findClients;      // which local programs talk to {address}
+  std::string showRoute;       // the command that shows the route to {address}
+  std::string restoreRoute;    // how to put the route to {address} back
+  std::string listBlockRules;  // commands listing outbound DROP/block rules
+  std::string findRejectRule;  // how to find the outbound REJECT rule for {address}
+  std::string listRedirects;   // how to see what redirects or proxies metadata traffic
+  std::string listRewrites;    // how to see what rewrites packets on the way out
+  std::string findClients;     // which local programs talk to {address}
   // Proxies: the machine-wide proxy setting that is not an environment variable
   // (Windows: WinHTTP), its source name in ProxyFacts, and how to exempt the metadata
   // server from it. Empty on an OS without one.

@@ -1,11 +1,15 @@
 #pragma once
 // Process-wide setup and facts about how the process was started.
 
+#include <string>
+
 namespace guestpulse::platform {
 
 // Writes to a closed pipe or socket must fail with an error, not kill the daemon.
 void ignoreBrokenPipe();
 // Whether standard output is a terminal (colour the `check` table only then).
 bool stdoutIsTerminal();
+// The absolute path of the running program ("" when it cannot be told).
+std::string currentExecutable();
 
 }  // namespace guestpulse::platform

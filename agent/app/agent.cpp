@@ -5,10 +5,9 @@
 #include <sstream>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/signal_set.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "agent/app/probe_factory.hpp"
@@ -18,11 +17,13 @@
 #include "agent/net/blocking_pool.hpp"
 #include "agent/net/http_client.hpp"
 #include "agent/probes/probe.hpp"
+#include "agent/report/guest_attribute_reporter.hpp"
 #include "agent/report/guest_attribute_sink.hpp"
 #include "agent/report/metrics.hpp"
 #include "agent/report/metrics_server.hpp"
 #include "agent/report/serial_reporter.hpp"
 #include "agent/report/serial_sink.hpp"
+#include "agent/schedule/scheduler.hpp"
 #include "platform/files.hpp"
 #include "platform/inspector.hpp"
 #include "platform/service_host.hpp"
@@ -30,12 +31,6 @@
 namespace guestpulse {
 
 namespace asio = boost::asio;
-
-struct Agent::Signals {
-  explicit Signals(asio::io_context& io) : stop(io), reload(io) {}
-  asio::signal_set stop;
-  asio::signal_set reload;
-};
 
 Agent::Agent(asio::io_context& io, Config config, AgentOptions options)
     : io_(io),
@@ -51,6 +46,17 @@ Agent::Agent(asio::io_context& io, Config config, AgentOptions options)
   for (const auto& probe : probes_) health_.addProbe(probe->name());
   restoreState();
 
+  ScheduleSettings schedule;
+  schedule.initialStagger = options_.initialStagger;
+  schedule.backoff = retrySettings(config_);
+  scheduler_ = std::make_unique<Scheduler>(
+      io.get_executor(), schedule, random_,
+      [this](Probe& probe, const ProbeResult& result) { onResult(probe.name(), result); });
+  for (const auto& probe : probes_) {
+    const ProbeHealth* restored = health_.probe(probe->name());
+    scheduler_->add(*probe, restored && restored->known && restored->state != State::Ok);
+  }
+
   if (config_.report.serial.enabled) {
     serial_ = std::make_unique<SerialConsoleSink>(config_.report.serial.device);
     serialReporter_ = std::make_unique<SerialReporter>(
@@ -63,6 +69,7 @@ Agent::Agent(asio::io_context& io, Config config, AgentOptions options)
     if (stateDirUsable_) sinkOptions.persistPath = statePath("guest-attributes.json");
     attributes_ = std::make_unique<GuestAttributeSink>(io.get_executor(), *metadata_, sinkOptions,
                                                        metadata_->retrySettings(), random_);
+    attributeReporter_ = std::make_unique<GuestAttributeReporter>(*attributes_);
     attributes_->onDisabledChange([this](bool disabled, const std::string& detail) {
       if (!serialReporter_ || !disabled) return;
       serialReporter_->note("WARN", "guest attributes are disabled on this VM: " + detail,
@@ -124,10 +131,6 @@ void Agent::writeStatusFile(Timestamp now) {
   if (!error.empty()) logger("agent")->debug("cannot write status file: {}", error);
 }
 
-Duration Agent::jitter(Duration base, double fraction) {
-  return base + Duration(static_cast<Duration::rep>(random_() * fraction * base.count()));
-}
-
 void Agent::start() {
   auto log = logger("agent");
   std::string names;
@@ -138,15 +141,9 @@ void Agent::start() {
     serialReporter_->note("INFO", "guestpulse " GUESTPULSE_VERSION " started, probes=" + names,
                           WallClock::now());
 
-  for (auto& probe : probes_) {
-    auto signal = std::make_unique<asio::cancellation_signal>();
-    asio::co_spawn(io_, probeLoop(*probe, signal->slot()),
-                   asio::bind_cancellation_slot(signal->slot(), asio::detached));
-    loopCancels_.push_back(std::move(signal));
-  }
+  scheduler_->start();
   if (attributes_) asio::co_spawn(io_, attributes_->run(), asio::detached);
   asio::co_spawn(io_, heartbeatLoop(), asio::detached);
-  if (options_.handleSignals) handleSignals();
   if (!config_.report.metrics.listen.empty()) {
     metrics_ = std::make_unique<MetricsServer>(
         io_.get_executor(), MetricsServer::Options{config_.report.metrics.listen}, [this] {
@@ -161,36 +158,6 @@ void Agent::start() {
     }
   }
   platform::notifyReady();
-}
-
-asio::awaitable<ProbeResult> Agent::runOnce(Probe& probe) {
-  ProbeRunContext context;
-  const ProbeHealth* health = health_.probe(probe.name());
-  context.alreadyFailing = health && health->known && health->state != State::Ok;
-  ProbeResult result = co_await runWithDeadline(probe, context);
-  co_return result;
-}
-
-asio::awaitable<void> Agent::probeLoop(Probe& probe, asio::cancellation_slot) {
-  auto log = logger("scheduler");
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  // A random stagger so a fleet rebooted together does not call in lockstep.
-  timer.expires_after(
-      Duration(static_cast<Duration::rep>(random_() * options_.initialStagger.count())));
-  if (auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable)); ec) co_return;
-
-  int failedCycles = 0;
-  while (!stopping_) {
-    ProbeResult result = co_await runOnce(probe);
-    if (stopping_) co_return;
-    onResult(probe.name(), result);
-    failedCycles = result.state == State::Ok ? 0 : failedCycles + 1;
-    RetrySettings retry = metadata_->retrySettings();
-    Duration delay = jitter(cycleDelay(retry, probe.interval(), failedCycles), 0.1);
-    log->debug("{}: next cycle in {}", probe.name(), formatDuration(delay));
-    timer.expires_after(delay);
-    if (auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable)); ec) co_return;
-  }
 }
 
 void Agent::onResult(const std::string& name, const ProbeResult& result) {
@@ -211,47 +178,13 @@ void Agent::onResult(const std::string& name, const ProbeResult& result) {
     // this transition before anything else is delivered in its name.
     saveHealth();
     if (serialReporter_) serialReporter_->onTransition(*transition);
-    publishAttributes(*transition);
-    // The metadata server answers again. It may have lost what it held (a restarted
-    // server, a host after migration), so publish the whole picture, and now rather
-    // than after the write backoff.
-    if (attributes_ && name == "metadata" && transition->to == State::Ok && transition->from) {
-      publishSnapshot(now);
-      attributes_->retryNow();
-    }
+    if (attributeReporter_) attributeReporter_->onTransition(*transition, health_);
     platform::notifyStatus(std::string("status=") + std::string(toString(health_.overall())));
   }
   // Every result, transition or not: reminders and flapping summaries are due by time.
   if (serialReporter_) serialReporter_->onResult(name, *health_.probe(name), now);
-  // The first heartbeat goes out with the first results, not a heartbeat period later.
-  if (attributes_ && cycles_ == 1) attributes_->set("heartbeat", formatRfc3339(now.wall));
+  if (attributeReporter_) attributeReporter_->onResult(health_, now);
   writeStatusFile(now);
-}
-
-// `OK`, or `<STATE> <cause>: <message>`: the value of guest attribute probe-<name>.
-static std::string probeAttribute(State state, const ProbeResult& r) {
-  std::string value(toString(state));
-  if (!r.cause.empty()) value += " " + r.cause + (r.message.empty() ? "" : ": " + r.message);
-  return value;
-}
-
-void Agent::publishAttributes(const Transition& t) {
-  if (!attributes_) return;
-  attributes_->set("status", std::string(toString(health_.overall())));
-  attributes_->set("probe-" + t.probe, probeAttribute(t.to, t.result));
-  if (t.to != State::Ok && health_.lastFailure())
-    attributes_->set("last-failure", health_.lastFailure()->toAttribute());
-}
-
-void Agent::publishSnapshot(Timestamp now) {
-  // Re-sends rank below real changes, so the recovery itself goes out first.
-  attributes_->refresh("status", std::string(toString(health_.overall())));
-  for (const auto& [probe, health] : health_.probes())
-    if (health.known)
-      attributes_->refresh("probe-" + probe, probeAttribute(health.state, health.current));
-  if (health_.lastFailure())
-    attributes_->refresh("last-failure", health_.lastFailure()->toAttribute());
-  attributes_->refresh("heartbeat", formatRfc3339(now.wall));
 }
 
 asio::awaitable<void> Agent::heartbeatLoop() {
@@ -273,27 +206,10 @@ asio::awaitable<void> Agent::heartbeatLoop() {
   }
 }
 
-void Agent::handleSignals() {
-  signals_ = std::make_unique<Signals>(io_);
-  signals_->stop.add(SIGTERM);
-  signals_->stop.add(SIGINT);
-  signals_->stop.async_wait([this](boost::system::error_code ec, int signal) {
-    if (ec) return;
-    logger("agent")->info("signal {}: stopping", signal);
-    requestStop();
-  });
-#ifdef SIGHUP
-  signals_->reload.add(SIGHUP);
-  signals_->reload.async_wait([this](boost::system::error_code ec, int) {
-    if (!ec) reload();
-  });
-#endif
-}
-
 void Agent::reload() {
   auto log = logger("agent");
   if (options_.configPath.empty()) {
-    log->info("SIGHUP: no config file in use; nothing to reload");
+    log->info("reload: no config file in use; nothing to reload");
   } else {
     ConfigLoadResult loaded = loadConfigFile(options_.configPath);
     if (!loaded.config) {
@@ -313,32 +229,31 @@ void Agent::reload() {
           "on restart");
     }
   }
-#ifdef SIGHUP
-  if (signals_ && !stopping_)
-    signals_->reload.async_wait([this](boost::system::error_code ec, int) {
-      if (!ec) reload();
-    });
-#endif
 }
 
 void Agent::requestStop() {
+  asio::post(io_, [this] { stop(); });
+}
+
+void Agent::requestReload() {
+  asio::post(io_, [this] { reload(); });
+}
+
+void Agent::stop() {
   if (stopping_) return;
   stopping_ = true;
+  logger("agent")->info("stopping");
   platform::notifyStopping();
-  for (auto& signal : loopCancels_) signal->emit(asio::cancellation_type::terminal);
+  scheduler_->stop();
   heartbeatTimer_.cancel();
   if (metrics_) metrics_->stop();
-  if (signals_) {
-    signals_->stop.cancel();
-    signals_->reload.cancel();
-  }
   asio::co_spawn(io_, shutdown(), asio::detached);
 }
 
 asio::awaitable<void> Agent::shutdown() {
   auto log = logger("agent");
   if (attributes_) {
-    if (lastCycleWall_) attributes_->set("heartbeat", formatRfc3339(*lastCycleWall_));
+    if (lastCycleWall_) attributeReporter_->heartbeat(*lastCycleWall_);
     co_await attributes_->stopAndDrain(options_.flushBound);
     if (!attributes_->queue().empty())
       log->warn("stopping with {} guest attribute(s) unsent", attributes_->queue().size());

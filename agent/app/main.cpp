@@ -13,6 +13,7 @@
 #include "config/config.hpp"
 #include "platform/paths.hpp"
 #include "platform/process.hpp"
+#include "platform/service_host.hpp"
 
 namespace {
 
@@ -66,18 +67,44 @@ int commandRun(const std::string& configPath) {
   platform::ignoreBrokenPipe();
   auto log = logger("agent");
   log->info("configuration: {}", usedPath.empty() ? "built-in defaults" : usedPath);
-  try {
-    boost::asio::io_context io(1);
-    AgentOptions options;
-    options.configPath = usedPath;
-    Agent agent(io, *config, options);
-    agent.start();
-    io.run();
-  } catch (const std::exception& e) {
-    log->critical("cannot run: {}", e.what());
-    return 1;
+  return platform::runService([&]() -> int {
+    try {
+      boost::asio::io_context io(1);
+      AgentOptions options;
+      options.configPath = usedPath;
+      Agent agent(io, *config, options);
+      // The service manager's requests (signals; the Windows SCM) arrive on the loop.
+      std::unique_ptr<platform::ServiceEvents> events;
+      events = std::make_unique<platform::ServiceEvents>(
+          io, platform::ServiceRequests{[&] {
+                                          events->close();
+                                          agent.requestStop();
+                                        },
+                                        [&] { agent.requestReload(); }});
+      agent.start();
+      io.run();
+    } catch (const std::exception& e) {
+      log->critical("cannot run: {}", e.what());
+      return 1;
+    }
+    return 0;
+  });
+}
+
+int commandService(bool install, const std::string& configPath) {
+  if (!platform::serviceSetupSupported()) {
+    std::cerr << "guestpulse service: "
+              << (install ? platform::installService({}, {}) : platform::uninstallService()).message
+              << "\n";
+    return kExitUsage;
   }
-  return 0;
+  platform::ServiceSetupResult result =
+      install ? platform::installService(
+                    platform::currentExecutable(),
+                    configPath.empty() ? platform::defaultConfigPath() : configPath)
+              : platform::uninstallService();
+  (result.ok ? std::cout : std::cerr) << "guestpulse service: " << result.message << "\n";
+  return result.ok ? 0 : 1;
 }
 
 int commandCheck(const std::string& configPath, bool json) {
@@ -139,6 +166,17 @@ int main(int argc, char** argv) {
       "show", "print the effective configuration (defaults, file and environment) as YAML");
   show->add_option("-c,--config", configPath, "config file");
 
+  bool serviceInstall = false, serviceUninstall = false;
+  auto* service = app.add_subcommand(
+      "service", "register with the service manager (Windows; on Linux the package's unit does)");
+  service->require_subcommand(1);
+  auto* install = service->add_subcommand("install", "install and start the guestpulse service");
+  install->add_option("-c,--config", configPath, "config file the service runs with");
+  install->callback([&] { serviceInstall = true; });
+  service->add_subcommand("uninstall", "stop and remove the guestpulse service")->callback([&] {
+    serviceUninstall = true;
+  });
+
   app.add_subcommand("version", "print the version");
 
   try {
@@ -151,6 +189,7 @@ int main(int argc, char** argv) {
   if (*run) return commandRun(configPath);
   if (*check) return commandCheck(configPath, json);
   if (*validate) return commandValidate(configPath);
+  if (serviceInstall || serviceUninstall) return commandService(serviceInstall, configPath);
   if (*show) {
     std::string usedPath;
     auto config = loadConfigOrReport(configPath, usedPath);

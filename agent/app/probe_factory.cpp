@@ -5,7 +5,6 @@
 
 #include <stdexcept>
 
-#include "agent/app/agent.hpp"
 #include "agent/metadata/metadata_client.hpp"
 #include "agent/probes/custom_probes.hpp"
 #include "agent/probes/mds_mtls_probe.hpp"
@@ -14,15 +13,17 @@
 
 namespace guestpulse {
 
+RetrySettings retrySettings(const Config& config) {
+  return {config.retry.initial, config.retry.max, config.retry.multiplier, config.retry.attempts};
+}
+
 std::unique_ptr<MetadataClient> makeMetadataClient(const Config& config, HttpClient& http,
                                                    UnitRandom random) {
   auto endpoint = MetadataEndpoint::parse(config.metadata.endpoint);
   if (!endpoint)
     throw std::invalid_argument("metadata.endpoint: cannot parse " + config.metadata.endpoint);
-  RetrySettings retry{config.retry.initial, config.retry.max, config.retry.multiplier,
-                      config.retry.attempts};
-  return std::make_unique<MetadataClient>(http, *endpoint, config.metadata.timeout, retry,
-                                          std::move(random));
+  return std::make_unique<MetadataClient>(http, *endpoint, config.metadata.timeout,
+                                          retrySettings(config), std::move(random));
 }
 
 namespace {

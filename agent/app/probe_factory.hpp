@@ -6,6 +6,8 @@
 #include <memory>
 #include <vector>
 
+#include "agent/core/random.hpp"
+#include "agent/core/retry_policy.hpp"
 #include "config/config.hpp"
 
 namespace guestpulse {
@@ -29,5 +31,13 @@ struct ProbeDeps {
 };
 
 std::vector<std::unique_ptr<Probe>> makeProbes(const Config& config, const ProbeDeps& deps);
+
+// retry.*: the backoff of every metadata call, and of cycles while a probe keeps failing.
+RetrySettings retrySettings(const Config& config);
+
+// Builds the metadata client for a config (endpoint parsed, GCE_METADATA_HOST applied
+// by the config loader). Throws std::invalid_argument on an endpoint that does not parse.
+std::unique_ptr<MetadataClient> makeMetadataClient(const Config& config, HttpClient& http,
+                                                   UnitRandom random);
 
 }  // namespace guestpulse

@@ -2,7 +2,7 @@
 
 #include <cctype>
 #include <cstdint>
-#include <ctime>
+#include <cstdio>
 #include <limits>
 
 namespace guestpulse {
@@ -69,15 +69,17 @@ std::string formatDuration(Duration d) {
 }
 
 std::string formatRfc3339(WallTime t) {
-  std::time_t tt = WallClock::to_time_t(t);
-  std::tm tm{};
-#ifdef _WIN32
-  gmtime_s(&tm, &tt);
-#else
-  gmtime_r(&tt, &tm);
-#endif
+  // Civil-time arithmetic of <chrono>: no gmtime_r / gmtime_s, so no OS difference.
+  using namespace std::chrono;
+  const auto seconds = floor<std::chrono::seconds>(t);
+  const auto day = floor<days>(seconds);
+  const year_month_day date(day);
+  const hh_mm_ss<std::chrono::seconds> time(seconds - day);
   char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(date.year()),
+                static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                static_cast<int>(time.hours().count()), static_cast<int>(time.minutes().count()),
+                static_cast<int>(time.seconds().count()));
   return buf;
 }
 

@@ -1,10 +1,10 @@
 #include "agent/core/logging.hpp"
 
-#include <cstdlib>
 #include <mutex>
 
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include "platform/log_sink.hpp"
 
 namespace guestpulse {
 
@@ -14,15 +14,7 @@ std::mutex loggersMutex;
 spdlog::level::level_enum currentLevel = spdlog::level::info;
 
 spdlog::sink_ptr sharedSink() {
-  static spdlog::sink_ptr sink = [] {
-    auto s = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
-    // Under systemd the journal stamps time and unit itself; elsewhere we do.
-    if (std::getenv("JOURNAL_STREAM"))
-      s->set_pattern("<%l> [%n] %v");
-    else
-      s->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%n] %v");
-    return s;
-  }();
+  static spdlog::sink_ptr sink = platform::makeLogSink();
   return sink;
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 // One named spdlog logger per component ("scheduler", "metadata", "guest-attributes",
-// "serial", ...), all writing to the same sinks: stderr (which systemd sends to the
-// journal) by default.
+// "serial", ...), all writing to the same sink: the platform's (platform/log_sink.hpp:
+// stderr and the journal on Linux, stderr and the event log on Windows).
 
 #include <memory>
 #include <string>

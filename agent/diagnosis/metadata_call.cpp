@@ -38,19 +38,20 @@ ProbeResult diagnoseTransport(const MetadataResult& call, const MetadataCallCont
                                      ", or set the endpoint to http://" + ctx.address);
     case HttpStep::Connect:
       if (http.timedOut || ec == asio::error::timed_out)
-        return ProbeResult::failed(
-            "net.timeout", message,
-            "nothing answered a TCP connect to " + ctx.endpoint + ": look for a firewall DROP rule (" +
-                hint(hints.listBlockRules) + ") or a missing route (" + hint(hints.showRoute) + ")");
+        return ProbeResult::failed("net.timeout", message,
+                                   "nothing answered a TCP connect to " + ctx.endpoint +
+                                       ": look for a firewall DROP rule (" +
+                                       hint(hints.listBlockRules) + ") or a missing route (" +
+                                       hint(hints.showRoute) + ")");
       if (ec == asio::error::connection_refused)
         return ProbeResult::failed("net.connection_refused", message,
                                    "the connection was actively refused: on a link-local address "
                                    "that is a local firewall REJECT rule; " +
                                        hint(hints.findRejectRule) + " and remove it");
       if (ec == asio::error::network_unreachable || ec == asio::error::host_unreachable)
-        return ProbeResult::failed("net.no_route", message,
-                                   "the kernel has no route to " + ctx.endpoint + ": " +
-                                       hint(hints.restoreRoute));
+        return ProbeResult::failed(
+            "net.no_route", message,
+            "the kernel has no route to " + ctx.endpoint + ": " + hint(hints.restoreRoute));
       return ProbeResult::failed("net.connect_failed", message,
                                  "check the network path to " + ctx.endpoint);
     case HttpStep::Handshake:
@@ -88,14 +89,15 @@ ProbeResult diagnoseMetadataCall(const MetadataResult& call, const MetadataCallC
   };
 
   int status = http.response->status;
-  std::string answered = ctx.what + ": " + ctx.endpoint + " answered HTTP " + std::to_string(status);
-  const std::string exempt =
-      "exempt " + ctx.address + " and " + ctx.hostname + " from the proxy";
+  std::string answered =
+      ctx.what + ": " + ctx.endpoint + " answered HTTP " + std::to_string(status);
+  const std::string exempt = "exempt " + ctx.address + " and " + ctx.hostname + " from the proxy";
   if (!call.flavorOk) {
     return ProbeResult::failed(
         "proxy.intercepted",
-        answered + " without the Metadata-Flavor: Google header, so something other than the "
-                   "metadata server answered",
+        answered +
+            " without the Metadata-Flavor: Google header, so something other than the "
+            "metadata server answered",
         "metadata requests are being intercepted (a proxy, or a redirect rule): " + exempt +
             " (NO_PROXY) and " + hint(hints.listRedirects));
   }
@@ -120,20 +122,20 @@ ProbeResult diagnoseMetadataCall(const MetadataResult& call, const MetadataCallC
             ") and make it cache or back off; guestpulse backs off meanwhile");
   if (status == 400)
     return ProbeResult::failed(
-        "mds.header_rejected",
-        answered + " (Bad Request): the request as it arrived was malformed",
+        "mds.header_rejected", answered + " (Bad Request): the request as it arrived was malformed",
         "something between this agent and the metadata server rewrites requests (a proxy or "
         "packet-mangling rule); check NO_PROXY and " +
             hint(hints.listRewrites));
   if (status == 403)
     return ProbeResult::failed(
         "proxy.intercepted",
-        answered + " (Forbidden): the server refuses forwarded requests, so the request went "
-                   "through a proxy",
+        answered +
+            " (Forbidden): the server refuses forwarded requests, so the request went "
+            "through a proxy",
         exempt + ": add them to NO_PROXY/no_proxy" +
-            (hints.systemProxySource.empty() ? std::string()
-                                             : " and to the " + hints.systemProxySource +
-                                                   " proxy's bypass list"));
+            (hints.systemProxySource.empty()
+                 ? std::string()
+                 : " and to the " + hints.systemProxySource + " proxy's bypass list"));
   return ProbeResult::failed("mds.http_error", answered + attemptsNote(call),
                              "unexpected answer from the metadata server; retry later and "
                              "check the endpoint configuration");

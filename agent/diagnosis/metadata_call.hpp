@@ -20,9 +20,9 @@
 namespace guestpulse {
 
 struct MetadataCallContext {
-  std::string endpoint;                      // "169.254.169.254:80" as dialled
-  std::string what;                          // "GET instance/id"
-  std::string address = "169.254.169.254";   // the metadata server's address, for fixes
+  std::string endpoint;                     // "169.254.169.254:80" as dialled
+  std::string what;                         // "GET instance/id"
+  std::string address = "169.254.169.254";  // the metadata server's address, for fixes
   std::string hostname = "metadata.google.internal";
 };
 

@@ -14,8 +14,7 @@ namespace {
 // share one ("/run/google-mds-mtls/"), otherwise both paths.
 std::string credentialFiles(const MdsMtlsFacts& f) {
   std::filesystem::path ca(f.rootCa), client(f.clientCert);
-  if (!f.rootCa.empty() && ca.parent_path() == client.parent_path() &&
-      !ca.parent_path().empty())
+  if (!f.rootCa.empty() && ca.parent_path() == client.parent_path() && !ca.parent_path().empty())
     return (ca.parent_path() / "").string();
   return f.rootCa + " and " + f.clientCert;
 }
@@ -79,8 +78,10 @@ std::optional<ProbeResult> diagnoseTls(const MdsMtlsFacts& f, const HttpResult& 
               "mtls.handshake_failed", where + tls.explanation,
               "the metadata server's certificate does not verify against root.crt (curl error "
               "60): the CA file is stale or for another server, or something intercepts the "
-              "connection. Restart " + h.guestAgent + " so it fetches the CA again, and check the "
-              "VM's clock"),
+              "connection. Restart " +
+                  h.guestAgent +
+                  " so it fetches the CA again, and check the "
+                  "VM's clock"),
           60);
       result.details.emplace_back("verify_result", std::to_string(tls.verifyResult));
       return result;
@@ -98,13 +99,12 @@ std::optional<ProbeResult> diagnoseTls(const MdsMtlsFacts& f, const HttpResult& 
         case 48:
           fix =
               "the client certificate was not issued for this VM's metadata server (curl "
-              "error 56): restart " + h.guestAgent + " so it fetches a new client certificate";
+              "error 56): restart " +
+              h.guestAgent + " so it fetches a new client certificate";
           break;
         default:
-          fix =
-              "the metadata server rejected the TLS session (curl error 56): restart " +
-              h.guestAgent + " so it renews the client certificate; " +
-              agentHint(f, h);
+          fix = "the metadata server rejected the TLS session (curl error 56): restart " +
+                h.guestAgent + " so it renews the client certificate; " + agentHint(f, h);
       }
       result =
           withCurl(ProbeResult::failed("mtls.handshake_failed", where + tls.explanation, fix), 56);
@@ -129,16 +129,18 @@ std::optional<ProbeResult> diagnoseTls(const MdsMtlsFacts& f, const HttpResult& 
 ProbeResult diagnoseMdsMtls(const MdsMtlsFacts& f, const platform::FixHints& h) {
   using certs::MtlsFileProblem;
   if (!f.setUp) {
-    ProbeResult notSetUp = ProbeResult::ok("mTLS to the metadata server is not set up on this VM (no " +
-                                           f.rootCa + "); nothing checked");
+    ProbeResult notSetUp =
+        ProbeResult::ok("mTLS to the metadata server is not set up on this VM (no " + f.rootCa +
+                        "); nothing checked");
     notSetUp.details.emplace_back("set_up", "false");
     return notSetUp;
   }
   if (f.filesTimedOut)
-    return ProbeResult::failed("mtls.ca_missing",
-                               "reading " + f.rootCa + " and " + f.clientCert +
-                                   " did not finish within " + formatDuration(f.fileDeadline),
-                               "the files are on a stuck file system; check the mount of " + f.rootCa);
+    return ProbeResult::failed(
+        "mtls.ca_missing",
+        "reading " + f.rootCa + " and " + f.clientCert + " did not finish within " +
+            formatDuration(f.fileDeadline),
+        "the files are on a stuck file system; check the mount of " + f.rootCa);
   ProbeResult result;
   const auto& files = f.files;
   if (files.problem == MtlsFileProblem::CaMissing) {
@@ -147,16 +149,15 @@ ProbeResult diagnoseMdsMtls(const MdsMtlsFacts& f, const platform::FixHints& h) 
                                      "the CA that verifies the metadata server's certificate "
                                      "is missing or unusable (curl error 77: cannot set verify "
                                      "locations). " +
-                                         agentHint(f, h) +
-                                         "; or correct probes.mds_mtls.root_ca"),
+                                         agentHint(f, h) + "; or correct probes.mds_mtls.root_ca"),
                  77);
   } else if (files.problem == MtlsFileProblem::ClientMissing) {
-    result = withCurl(ProbeResult::failed("mtls.client_cert_missing", files.message,
-                                          "the client certificate and key are missing or unusable "
-                                          "(curl error 58: unable to use client certificate). " +
-                                              agentHint(f, h) +
-                                              "; or correct probes.mds_mtls.client_cert"),
-                      58);
+    result = withCurl(
+        ProbeResult::failed("mtls.client_cert_missing", files.message,
+                            "the client certificate and key are missing or unusable "
+                            "(curl error 58: unable to use client certificate). " +
+                                agentHint(f, h) + "; or correct probes.mds_mtls.client_cert"),
+        58);
   } else if (f.load && f.load->step == TlsLoadStep::Library) {
     result = ProbeResult::failed("agent.tls_unavailable",
                                  "cannot check mTLS to " + f.endpoint + ": " + f.load->message,

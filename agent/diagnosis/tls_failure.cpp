@@ -5,8 +5,8 @@ namespace guestpulse {
 namespace {
 
 std::string alertExplanation(int alert, const std::string& name) {
-  std::string said = "the server ended the TLS session with alert '" + name + "' (" +
-                     std::to_string(alert) + ")";
+  std::string said =
+      "the server ended the TLS session with alert '" + name + "' (" + std::to_string(alert) + ")";
   switch (alert) {
     case 116:
       return said + ": it requires a client certificate and got none it accepts";
@@ -47,8 +47,7 @@ TlsFailure describeTlsFailure(const HttpResult& result) {
   if (result.tlsVerifyResult != 0) {
     failure.kind = TlsFailureKind::PeerUntrusted;
     failure.verifyResult = result.tlsVerifyResult;
-    failure.explanation =
-        "the server's certificate failed verification: " + result.tlsVerifyText;
+    failure.explanation = "the server's certificate failed verification: " + result.tlsVerifyText;
     return failure;
   }
   failure.kind = TlsFailureKind::Protocol;

@@ -215,10 +215,10 @@ WorkloadCertsAssessment assessWorkloadCerts(const WorkloadCertsFacts& f,
     if (unreachable(attribute) || attribute.status() != 200)
       return cannotAsk("GET " + std::string(kWorkloadCertAttribute), attribute, f.endpoint);
     if (!attributeIsTrue(attribute.body()))
-      return verdict(ProbeResult::ok("workload certificates are not enabled "
-                                     "(enable-workload-certificate=" +
-                                     bodySummary(attribute.body(), 40) +
-                                     "); gce-workload-certificates not queried"));
+      return verdict(ProbeResult::ok(
+          "workload certificates are not enabled "
+          "(enable-workload-certificate=" +
+          bodySummary(attribute.body(), 40) + "); gce-workload-certificates not queried"));
   }
 
   if (!f.configStatus) return needs(WorkloadStep::ConfigStatus);

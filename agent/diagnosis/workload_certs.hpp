@@ -35,8 +35,8 @@ inline constexpr const char* kWorkloadConfigStatus =
     "instance/gce-workload-certificates/config-status";
 
 struct WorkloadCertsFacts {
-  std::string endpoint;         // "169.254.169.254:80", for messages
-  bool askAttribute = true;     // enabled: auto — the attribute decides whether to look
+  std::string endpoint;      // "169.254.169.254:80", for messages
+  bool askAttribute = true;  // enabled: auto — the attribute decides whether to look
   std::optional<MetadataResult> attribute;     // GET kWorkloadCertAttribute
   std::optional<MetadataResult> configStatus;  // GET kWorkloadConfigStatus
   std::string credentialsDir;                  // /run/secrets/workload-spiffe-credentials

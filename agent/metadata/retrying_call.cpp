@@ -22,9 +22,9 @@ asio::awaitable<MetadataResult> callWithRetries(HttpClient& http, RetryingCall c
     if (!attempt.ok() && call.counters) ++call.counters->transportErrors;
     const bool answered = attempt.ok();
     const int status = answered ? attempt.response->status : 0;
-    result.flavorOk = answered && (!call.signature || attempt.response->header(
-                                                          call.signature->first) ==
-                                                          call.signature->second);
+    result.flavorOk =
+        answered && (!call.signature ||
+                     attempt.response->header(call.signature->first) == call.signature->second);
     const bool finalOutcome = call.isFinal && call.isFinal(attempt);
     result.attempts.push_back({std::move(attempt), waited});
 

@@ -37,12 +37,12 @@ struct HttpResult {
   std::vector<std::string> resolvedAddresses;
   Duration elapsed{0};
   // TLS failures, as the TLS client saw them (agent/diagnosis/tls_failure.hpp reads these):
-  std::string tlsDetail;        // one clause for messages: the verify error or the alert
-  long tlsVerifyResult = 0;     // the peer chain's X509_V_ERR_* (0 = verified or not checked)
-  std::string tlsVerifyText;    // OpenSSL's words for tlsVerifyResult
+  std::string tlsDetail;         // one clause for messages: the verify error or the alert
+  long tlsVerifyResult = 0;      // the peer chain's X509_V_ERR_* (0 = verified or not checked)
+  std::string tlsVerifyText;     // OpenSSL's words for tlsVerifyResult
   bool tlsNameMismatch = false;  // tlsVerifyResult says the certificate is for another name
-  int tlsAlert = -1;            // the TLS alert the server ended the session with, or -1
-  std::string tlsAlertName;     // its registered name: "certificate required"
+  int tlsAlert = -1;             // the TLS alert the server ended the session with, or -1
+  std::string tlsAlertName;      // its registered name: "certificate required"
 
   bool ok() const { return response.has_value(); }
   // "connect to 169.254.169.254:80: Connection refused", "read from ...: timeout after 2s"

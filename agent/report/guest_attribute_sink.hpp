@@ -14,10 +14,11 @@
 
 #include "agent/metadata/metadata_client.hpp"
 #include "agent/report/attribute_writer.hpp"
+#include "agent/report/guest_attribute_reporter.hpp"
 
 namespace guestpulse {
 
-class GuestAttributeSink {
+class GuestAttributeSink : public AttributeTarget {
  public:
   struct Options {
     std::string ns = "guestpulse";
@@ -30,12 +31,12 @@ class GuestAttributeSink {
   GuestAttributeSink(boost::asio::any_io_executor executor, MetadataClient& client, Options options,
                      RetrySettings retry, UnitRandom random);
 
-  void set(const std::string& key, const std::string& value);
+  void set(const std::string& key, const std::string& value) override;
   // The metadata server answers again: write what waits now instead of after the backoff.
-  void retryNow();
+  void retryNow() override;
   // Writes `value` again even if the server already had it (it may have lost its state),
   // after every real change.
-  void refresh(const std::string& key, const std::string& value);
+  void refresh(const std::string& key, const std::string& value) override;
   void onDisabledChange(DisabledCallback callback) { onDisabled_ = std::move(callback); }
 
   // The writer loop; returns once stopAndDrain() has finished with it.

@@ -1,4 +1,5 @@
-// systemd's notify protocol for a Type=notify service. With libsystemd we call
+// The daemon under systemd: signals for stop and reload, and systemd's notify protocol
+// for a Type=notify service. With libsystemd we call
 // sd_notify(); without it (a minimal build) we speak the protocol ourselves: one
 // datagram of "KEY=VALUE\n" lines to the AF_UNIX socket named by $NOTIFY_SOCKET. Both
 // are no-ops when $NOTIFY_SOCKET is unset, i.e. when not started by systemd.
@@ -9,6 +10,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
 
 #include "platform/service_host.hpp"
 
@@ -103,6 +107,65 @@ std::optional<std::chrono::milliseconds> watchdogInterval() {
   }
 #endif
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::microseconds(usec));
+}
+
+// Signals arrive through asio's signal_set, so the handlers run on the io_context's
+// thread. After close() the signals stay caught (and are ignored), so a second SIGTERM
+// during the graceful stop cannot cut the flush short.
+struct ServiceEvents::Impl {
+  Impl(boost::asio::io_context& io, ServiceRequests r)
+      : stop(io, SIGTERM, SIGINT), reload(io, SIGHUP), requests(std::move(r)) {}
+
+  void waitStop() {
+    stop.async_wait([this](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      if (requests.stop) requests.stop();
+      if (!closed) waitStop();
+    });
+  }
+  void waitReload() {
+    reload.async_wait([this](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      if (requests.reload) requests.reload();
+      if (!closed) waitReload();
+    });
+  }
+
+  boost::asio::signal_set stop;
+  boost::asio::signal_set reload;
+  ServiceRequests requests;
+  bool closed = false;
+};
+
+ServiceEvents::ServiceEvents(boost::asio::io_context& io, ServiceRequests requests)
+    : impl_(std::make_unique<Impl>(io, std::move(requests))) {
+  impl_->waitStop();
+  impl_->waitReload();
+}
+
+ServiceEvents::~ServiceEvents() = default;
+
+void ServiceEvents::close() {
+  impl_->closed = true;
+  boost::system::error_code ignored;
+  impl_->stop.cancel(ignored);
+  impl_->reload.cancel(ignored);
+}
+
+int runService(const std::function<int()>& daemon) { return daemon(); }
+
+bool serviceSetupSupported() { return false; }
+
+ServiceSetupResult installService(const std::string&, const std::string&) {
+  return {false,
+          "on Linux the package installs guestpulse as a systemd unit: systemctl enable --now "
+          "guestpulse"};
+}
+
+ServiceSetupResult uninstallService() {
+  return {false,
+          "on Linux, stop the systemd unit (systemctl disable --now guestpulse) or "
+          "remove the package"};
 }
 
 }  // namespace guestpulse::platform

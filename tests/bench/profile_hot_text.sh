@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates platform/linux/hot_functions.txt: runs `guestpulse run` on the default
+# Regenerates packaging/footprint/hot_functions.txt: runs `guestpulse run` on the default
 # config under callgrind, in the same network namespaces as footprint_netns.sh (so the
 # healthy cycle's DNS layer runs too), for IDLE_SECONDS, and lists every function of the
 # binary it executed. Needs root and valgrind. Run it after changes to what the daemon
@@ -23,6 +23,6 @@ chmod +x "$work/agent"
 E2E_START_DEADLINE_OVERRIDE=90 FOOTPRINT_WARM=1 \
   bash "$root/tests/bench/footprint_netns.sh" "$work/agent" "$fake" "$idle" >/dev/null
 for _ in $(seq 50); do [[ -s $work/callgrind.out ]] && break; sleep 0.2; done
-python3 "$root/platform/linux/gen_hot_functions.py" "$work/callgrind.out" "$agent" \
-  >"$root/platform/linux/hot_functions.txt"
-head -1 "$root/platform/linux/hot_functions.txt"
+python3 "$root/packaging/footprint/gen_hot_functions.py" "$work/callgrind.out" "$agent" \
+  >"$root/packaging/footprint/hot_functions.txt"
+head -1 "$root/packaging/footprint/hot_functions.txt"

@@ -1,6 +1,6 @@
 #pragma once
-// Helpers for integration tests: a temporary directory, an in-process agent on its own
-// io_context thread, a subprocess runner for the real binary, and polling waits.
+// Helpers for integration tests: an in-process agent on its own io_context thread, a
+// config for fast tests, the real binary's `check`, and polling waits.
 
 #include <chrono>
 #include <filesystem>
@@ -16,7 +16,8 @@
 #include "agent/app/agent.hpp"
 #include "config/config.hpp"
 #include "tests/fake_mds/fake_mds.hpp"
-#include "tests/integration/temp_dir.hpp"
+#include "tests/support/child_process.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace guestpulse::testing {
 
@@ -45,34 +46,6 @@ class RunningAgent {
   std::unique_ptr<Agent> agent_;
   std::thread thread_;
   bool stopped_ = false;
-};
-
-// Runs a program with extra environment variables; captures nothing (redirects to files).
-// Move-only; a child still running when its ChildProcess goes away (a failed REQUIRE)
-// is killed and reaped, so a failing test never leaves an agent behind.
-struct ChildProcess {
-  int pid = -1;
-  ChildProcess() = default;
-  ChildProcess(ChildProcess&& other) noexcept : pid(std::exchange(other.pid, -1)) {}
-  ChildProcess& operator=(ChildProcess&& other) noexcept {
-    if (this != &other) {
-      killHard();
-      pid = std::exchange(other.pid, -1);
-    }
-    return *this;
-  }
-  ChildProcess(const ChildProcess&) = delete;
-  ChildProcess& operator=(const ChildProcess&) = delete;
-  ~ChildProcess() { killHard(); }
-  static ChildProcess spawn(const std::vector<std::string>& argv,
-                            const std::vector<std::string>& extraEnv,
-                            const std::filesystem::path& stdoutFile,
-                            const std::filesystem::path& stderrFile);
-  bool signal(int sig) const;
-  // Waits up to `timeout`; returns the exit code, or -1 on timeout (the child is left
-  // running), or 128+signal when killed by a signal.
-  int wait(std::chrono::milliseconds timeout);
-  void killHard();
 };
 
 // One probe's row of `guestpulse check -c DIR/g.yaml --json`, run as the real binary

@@ -20,8 +20,8 @@
 #include "agent/net/tls_client.hpp"
 #include "agent/probes/mds_mtls_probe.hpp"
 #include "agent/probes/probe.hpp"
-#include "tests/integration/cert_factory.hpp"
 #include "tests/integration/harness.hpp"
+#include "tests/support/cert_factory.hpp"
 
 using namespace guestpulse;
 using namespace guestpulse::testing;

@@ -18,8 +18,8 @@
 #include "agent/net/http_client.hpp"
 #include "agent/probes/probe.hpp"
 #include "agent/probes/workload_certs_probe.hpp"
-#include "tests/integration/cert_factory.hpp"
 #include "tests/integration/harness.hpp"
+#include "tests/support/cert_factory.hpp"
 
 using namespace guestpulse;
 using namespace guestpulse::testing;

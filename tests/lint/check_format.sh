@@ -18,7 +18,7 @@ if [[ "$major" != 14 ]]; then
   exit 77
 fi
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-  mapfile -t files < <(git ls-files -- '*.cpp' '*.hpp')
+  mapfile -t files < <(git ls-files --cached --others --exclude-standard -- '*.cpp' '*.hpp')
 else
   mapfile -t files < <(find agent config platform tests -name '*.cpp' -o -name '*.hpp' | sort)
 fi

@@ -4,7 +4,7 @@
 
 #include "agent/certs/certificate.hpp"
 #include "agent/certs/validity.hpp"
-#include "tests/integration/cert_factory.hpp"
+#include "tests/support/cert_factory.hpp"
 
 using namespace guestpulse;
 using namespace guestpulse::certs;

@@ -9,8 +9,8 @@
 #include "agent/net/tls_client.hpp"
 #include "agent/probes/mds_mtls_probe.hpp"
 #include "config/config.hpp"
-#include "tests/integration/cert_factory.hpp"
-#include "tests/integration/temp_dir.hpp"
+#include "tests/support/cert_factory.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace guestpulse;
 using namespace guestpulse::certs;

@@ -7,8 +7,8 @@
 #include "agent/certs/workload_credentials.hpp"
 #include "agent/diagnosis/workload_certs.hpp"
 #include "agent/probes/workload_certs_probe.hpp"
-#include "tests/integration/cert_factory.hpp"
-#include "tests/integration/temp_dir.hpp"
+#include "tests/support/cert_factory.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace guestpulse;
 using namespace guestpulse::certs;

@@ -5,8 +5,8 @@ agent calls, for the lazily loaded OpenSSL (tls_library_lazy_linux.cpp).
 When the agent starts calling a new OpenSSL function, linking `guestpulse` fails with
 "undefined reference to <name>"; add the name to openssl_stubs.inc's list by running
 
-    platform/linux/gen_openssl_stubs.py NAME...            (adds NAMEs to the list)
-    platform/linux/gen_openssl_stubs.py                    (regenerates the file as is)
+    packaging/footprint/gen_openssl_stubs.py NAME...            (adds NAMEs to the list)
+    packaging/footprint/gen_openssl_stubs.py                    (regenerates the file as is)
 
 The exact signature of each function is taken from the installed OpenSSL headers by the
 compiler itself, and the generated definitions are checked against those headers again
@@ -19,14 +19,16 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "openssl_stubs.inc")
+# The generated file is source of the Linux platform layer, which includes it.
+OUT = os.path.join(HERE, "..", "..", "platform", "linux", "openssl_stubs.inc")
 HEADERS = ["openssl/ssl.h", "openssl/x509v3.h", "openssl/pem.h", "openssl/err.h"]
 
 
 def current_names():
     if not os.path.exists(OUT):
         return []
-    return re.findall(r"^GP_OPENSSL_FN\([^,]+?, (\w+),", open(OUT).read(), re.M)
+    # The name follows the return type, which may itself hold commas (a function pointer).
+    return re.findall(r"^GP_OPENSSL_FN\(.*?, (\w+), \(", open(OUT).read(), re.M)
 
 
 def signatures(names):

@@ -11,7 +11,7 @@ keeps little more than itself.
 Input: a callgrind profile of the agent (tests/bench/profile_hot_text.sh makes one, in a
 network namespace, on the default config). Usage:
 
-    platform/linux/gen_hot_functions.py CALLGRIND_OUT BINARY > platform/linux/hot_functions.txt
+    packaging/footprint/gen_hot_functions.py CALLGRIND_OUT BINARY > packaging/footprint/hot_functions.txt
 
 BINARY must be the profiled, unstripped binary: a function counts when callgrind saw it
 executed and the binary defines it (valgrind files code outside .text, such as an

@@ -1,6 +1,6 @@
 #pragma once
 // A fresh directory under the system temp dir, removed with everything in it when the
-// object goes away. Shared by the unit and integration tests.
+// object goes away. Shared by the unit and integration tests, on every OS.
 
 #include <filesystem>
 #include <string>

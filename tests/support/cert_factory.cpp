@@ -1,4 +1,4 @@
-#include "tests/integration/cert_factory.hpp"
+#include "tests/support/cert_factory.hpp"
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
