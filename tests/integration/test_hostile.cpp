@@ -13,6 +13,7 @@
 #include "agent/net/blocking_pool.hpp"
 #include "agent/net/http_client.hpp"
 #include "agent/report/guest_attribute_sink.hpp"
+#include "platform/files.hpp"
 #include "tests/integration/harness.hpp"
 #include "tests/integration/hostile_server.hpp"
 
@@ -119,7 +120,7 @@ TEST_CASE(
   Config config = hostileConfig(server, dir);
   config.probes.workloadCerts.enabled = Enablement::True;
   config.probes.workloadCerts.interval = 1s;
-  std::string serial = serialUntil(config, dir, "cause=workload_certs.bad_response");
+  std::string serial = serialUntil(config, dir.path(), "cause=workload_certs.bad_response");
   CHECK_THAT(serial, Catch::Contains("probe=workload_certs state=FAILED "
                                      "cause=workload_certs.bad_response"));
   CHECK_THAT(serial, Catch::Contains("the body is larger than the limit of 64 KiB"));
@@ -133,7 +134,7 @@ TEST_CASE("a 50 KB server message with escapes is capped in every state file", "
   Config config = hostileConfig(server, dir);
   config.probes.workloadCerts.enabled = Enablement::True;
   config.probes.workloadCerts.interval = 1s;
-  std::string serial = serialUntil(config, dir, "cause=workload_certs.misconfigured");
+  std::string serial = serialUntil(config, dir.path(), "cause=workload_certs.misconfigured");
   CHECK_THAT(serial, Catch::Contains("cause=workload_certs.misconfigured"));
   for (const char* file : {"health.json", "status.json"}) {
     std::string text = readFile(dir / "state" / file);

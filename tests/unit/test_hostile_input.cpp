@@ -22,6 +22,7 @@
 #include "tests/support/temp_dir.hpp"
 
 using namespace guestpulse;
+using guestpulse::testing::TempDir;
 using namespace std::chrono_literals;
 namespace http = boost::beast::http;
 
