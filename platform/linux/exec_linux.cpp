@@ -275,6 +275,10 @@ struct SupervisorSetup {
 
 [[noreturn]] void supervise(const SupervisorSetup& s) {
   ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  // waitpid() must see every exit: an inherited SIG_IGN for SIGCHLD would reap silently.
+  struct sigaction childDefault {};
+  childDefault.sa_handler = SIG_DFL;
+  ::sigaction(SIGCHLD, &childDefault, nullptr);
   ::setpgid(0, 0);  // a terminal's Ctrl-C for the agent does not reach here
   int keep[] = {s.outputFd, s.controlFd, s.reportFd};
   closeFrom(3, keep, 3);  // the agent's sockets and files are not the supervisor's to hold
