@@ -289,3 +289,35 @@ TEST_CASE("exec: what a command started does not outlive the agent, stopped or k
     if (alive(daemon)) ::kill(daemon, SIGKILL);
   }
 }
+
+TEST_CASE("failed guest-attribute writes: the first failure and the recovery are logged once",
+          "[hostile]") {
+  fake::FakeMds mds;
+  mds.start();
+  // Three failed PUTs (500), whatever key they carry; then the server takes them again.
+  mds.addFault(fake::statusFault(500, "/computeMetadata/v1/instance/guest-attributes/", 3));
+  TempDir dir;
+  writeFile(dir / "g.yaml",
+            "metadata: { timeout: 500ms }\n"
+            "retry: { initial: 100ms, max: 1s, multiplier: 2, attempts: 2 }\n"
+            "probes:\n  metadata: { interval: 1s }\n"
+            "report:\n  serial: { device: " +
+                (dir / "serial.log").string() + " }\n  state_dir: " + (dir / "state").string() +
+                "\n");
+  auto agent =
+      ChildProcess::spawn({GUESTPULSE_BINARY, "run", "-c", (dir / "g.yaml").string()},
+                          {"GCE_METADATA_HOST=" + mds.endpoint()}, dir / "out", dir / "err");
+  // Failed writes are at least 12 s apart: three of them take about half a minute.
+  REQUIRE(eventually(
+      [&] {
+        return readFile(dir / "err").find("guest attribute writes work again") != std::string::npos;
+      },
+      60s));
+  agent.signal(SIGTERM);
+  agent.wait(10s);
+  std::string log = readFile(dir / "err");
+  INFO(log);
+  CHECK(countOf(log, "guest attribute writes are failing") == 1);
+  CHECK_THAT(log, Catch::Contains("HTTP 500"));
+  CHECK(countOf(log, "guest attribute writes work again after 3 failed attempt(s)") == 1);
+}
