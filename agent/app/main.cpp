@@ -10,6 +10,7 @@
 #include "agent/app/agent.hpp"
 #include "agent/app/check.hpp"
 #include "agent/core/logging.hpp"
+#include "agent/core/text.hpp"
 #include "config/config.hpp"
 #include "platform/paths.hpp"
 #include "platform/process.hpp"
@@ -28,7 +29,8 @@ bool reportEnvironmentProblems(const Config& config) {
   if (problems.empty()) return true;
   std::cerr << "guestpulse: invalid configuration after environment overrides "
                "(GCE_METADATA_HOST):\n";
-  for (const auto& problem : problems) std::cerr << "  " << problem.toString() << "\n";
+  for (const auto& problem : problems)
+    std::cerr << "  " << escapeControls(problem.toString()) << "\n";
   return false;
 }
 
@@ -51,7 +53,8 @@ std::optional<Config> loadConfigOrReport(const std::string& explicitPath, std::s
   ConfigLoadResult loaded = loadConfigFile(path);
   if (!loaded.config) {
     std::cerr << "guestpulse: invalid configuration in " << path << ":\n";
-    for (const auto& problem : loaded.problems) std::cerr << "  " << problem.toString() << "\n";
+    for (const auto& problem : loaded.problems)
+      std::cerr << "  " << escapeControls(problem.toString()) << "\n";
     return std::nullopt;
   }
   applyEnvironmentOverrides(*loaded.config);
@@ -130,7 +133,8 @@ int commandValidate(const std::string& configPath) {
   ConfigLoadResult loaded = loadConfigFile(path);
   if (!loaded.config) {
     std::cerr << path << ": " << loaded.problems.size() << " problem(s)\n";
-    for (const auto& problem : loaded.problems) std::cerr << "  " << problem.toString() << "\n";
+    for (const auto& problem : loaded.problems)
+      std::cerr << "  " << escapeControls(problem.toString()) << "\n";
     return kExitUsage;
   }
   std::cout << path << ": OK\n";
