@@ -90,7 +90,7 @@ TEST_CASE("quoteOutside: a long outside text is cut and says how long it was", "
   std::string q = quoteOutside(escapes, 10);
   CHECK(q.rfind("\\x1B...", 0) == 0);
   CHECK(quoteOutside("short") == "short");
-  CHECK(clipText("\xc3\xa9\xc3\xa9\xc3\xa9", 6) == "\xc3\xa9...");
+  CHECK(clipText("\xc3\xa9\xc3\xa9\xc3\xa9", 5) == "\xc3\xa9...");
 }
 
 TEST_CASE("a probe result leaves the probe escaped and capped", "[hostile]") {
@@ -170,7 +170,7 @@ TEST_CASE("a config nested 100 000 levels deep is named as such, not a crash", "
   ConfigLoadResult quoted =
       parseConfig("log: {level: \"" + std::string(100, '[') + "\"} # [[[[[[\n");
   REQUIRE_FALSE(quoted.problems.empty());
-  CHECK_THAT(quoted.problems[0].message, Catch::Contains("log.level"));
+  CHECK(quoted.problems[0].path == "log.level");
 }
 
 TEST_CASE("a too-large body, a mid-body close and a redirect are each named", "[hostile]") {
