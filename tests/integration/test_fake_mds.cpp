@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "tests/fake_mds/fake_mds.hpp"
+#include "tests/integration/http_test_client.hpp"
 
 #if !defined(_WIN32)
 #include <fcntl.h>
@@ -36,96 +37,21 @@ namespace beast = boost::beast;
 namespace http = boost::beast::http;
 using boost::system::error_code;
 using guestpulse::fake::FakeMds;
+using guestpulse::testing::Client;
+using guestpulse::testing::Response;
+
+guestpulse::fake::Options withGuestAttributes() {
+  guestpulse::fake::Options options;
+  options.values = guestpulse::fake::guestAttributesEnabled();
+  return options;
+}
 using namespace std::chrono_literals;
 
 constexpr const char* kId = "/computeMetadata/v1/instance/id";
 
-struct Response {
-  error_code ec;
-  http::response<http::string_body> msg;
-
-  int status() const { return static_cast<int>(msg.result_int()); }
-  bool has(std::string_view name) const { return msg.find(name) != msg.end(); }
-  std::string header(std::string_view name) const {
-    auto it = msg.find(name);
-    return it == msg.end() ? std::string() : std::string(it->value());
-  }
-};
-
-// A blocking HTTP/1.1 client over one keep-alive connection. Every step runs the async
-// operation on a private io_context with a tcp_stream deadline, so a misbehaving server
-// fails the test instead of hanging it.
-class Client {
- public:
-  explicit Client(std::uint16_t port, std::chrono::milliseconds timeout = 3s)
-      : stream_(ioc_), timeout_(timeout) {
-    asio::ip::tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), port);
-    connectError_ = run([&](auto done) { stream_.async_connect(endpoint, done); });
-  }
-
-  error_code connectError() const { return connectError_; }
-
-  Response request(http::verb method, const std::string& target, bool flavor = true,
-                   const std::string& body = {},
-                   std::vector<std::pair<std::string, std::string>> headers = {}) {
-    http::request<http::string_body> req{method, target, 11};
-    req.set(http::field::host, "metadata.google.internal");
-    if (flavor) req.set("Metadata-Flavor", "Google");
-    for (const auto& [name, value] : headers) req.set(name, value);
-    if (method == http::verb::put || method == http::verb::post || !body.empty()) {
-      req.body() = body;
-      req.prepare_payload();
-    }
-    Response out;
-    out.ec = run([&](auto done) {
-      http::async_write(stream_, req, [done](error_code ec, std::size_t) { done(ec); });
-    });
-    if (!out.ec) out = read();
-    return out;
-  }
-
-  Response get(const std::string& target, bool flavor = true) {
-    return request(http::verb::get, target, flavor);
-  }
-
-  Response sendRaw(const std::string& bytes) {
-    Response out;
-    out.ec = run([&](auto done) {
-      asio::async_write(stream_, asio::buffer(bytes),
-                        [done](error_code ec, std::size_t) { done(ec); });
-    });
-    if (!out.ec) out = read();
-    return out;
-  }
-
-  Response read() {
-    Response out;
-    out.ec = run([&](auto done) {
-      http::async_read(stream_, buffer_, out.msg, [done](error_code ec, std::size_t) { done(ec); });
-    });
-    return out;
-  }
-
- private:
-  template <class Start>
-  error_code run(Start start) {
-    error_code result = asio::error::would_block;
-    stream_.expires_after(timeout_);
-    start([&result](error_code ec) { result = ec; });
-    ioc_.restart();
-    ioc_.run();
-    return result;
-  }
-
-  asio::io_context ioc_;
-  beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
-  std::chrono::milliseconds timeout_;
-  error_code connectError_;
-};
-
 struct Running {
-  FakeMds mds;
+  // Guest attributes on, as most of these tests use them; a bare FakeMds has them off.
+  FakeMds mds{withGuestAttributes()};
   Running() { mds.start(); }
   Client client(std::chrono::milliseconds timeout = 3s) { return Client(mds.port(), timeout); }
 };
