@@ -1,5 +1,6 @@
 #include "tests/fake_mds/ec2_api.hpp"
 
+#include <atomic>
 #include <charconv>
 #include <chrono>
 
@@ -46,7 +47,7 @@ std::string isoSeconds(std::chrono::system_clock::time_point t) {
 
 // What IMDS answers for a role: fresh, clearly fake, valid for six hours.
 std::string roleCredentials() {
-  static int serial = 0;
+  static std::atomic<int> serial{0};
   auto now = std::chrono::system_clock::now();
   std::string n = std::to_string(++serial);
   return "{\n  \"Code\" : \"Success\",\n  \"LastUpdated\" : \"" + isoSeconds(now) +
