@@ -129,6 +129,7 @@ rpmbuild -bb --quiet --target "$rpm_arch" \
   --define "use_source_date_epoch_as_buildtime 1" \
   --define "clamp_mtime_to_source_date_epoch 1" \
   --define "_buildhost guestpulse-build" \
+  --define "_binary_payload w9.xzdio" \
   "$rpmtop/SPECS/guestpulse.spec" >"$work/rpmbuild.log" 2>&1 ||
   { cat "$work/rpmbuild.log" >&2; die "rpmbuild failed"; }
 rpm_file=$(find "$rpmtop/RPMS" -name '*.rpm' | head -n 1)
