@@ -97,9 +97,11 @@ pkg_debian_root() {
   echo "$dir"
 }
 
-# pkg_root_up LOWER: an overlay over the cached root in the test's temp dir.
+# pkg_root_up LOWER: an overlay over the cached root in the test's temp dir; each call
+# starts from the cached root again, with an upper layer of its own.
+PKG_ROOT_COUNT=0
 pkg_root_up() {
-  local lower=$1 base=$E2E_TMP/root
+  local lower=$1 base=$E2E_TMP/root$((++PKG_ROOT_COUNT))
   mkdir -p "$base/upper" "$base/work" "$base/merged"
   mount -t overlay overlay -o "lowerdir=$lower,upperdir=$base/upper,workdir=$base/work" \
     "$base/merged" 2>"$E2E_TMP/overlay.err" ||
