@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared code for the package tests (sourced after lib.sh, never run).
 #
 #   pkg_build OUTDIR [ARGS...]     packaging/linux/build-packages.sh with the binary under test
@@ -13,7 +14,8 @@
 # them makes a new one. Creation takes about 2 minutes; later runs reuse it.
 # shellcheck disable=SC2034
 
-readonly PKG_ROOT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+PKG_ROOT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+readonly PKG_ROOT_DIR
 readonly PKG_CACHE=${GUESTPULSE_TEST_CACHE:-/var/cache/guestpulse-tests}
 # systemd and dbus to boot it; libssl3 and iptables are the package's Recommends, there so
 # that installing it needs nothing from the network.
@@ -57,8 +59,9 @@ pkg_mirror_for_suite() {
   done
 }
 
-# Prints the path of the cached root, making it first if needed (under a lock, so two
-# tests never build it at once). Skips (77) with the reason when it cannot be made.
+# Sets PKG_DEBIAN_ROOT to the cached root, making it first if needed (under a lock, so
+# two tests never build it at once). Skips (77) with the reason when it cannot be made.
+PKG_DEBIAN_ROOT=""
 pkg_debian_root() {
   local suite mirror key dir
   suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
@@ -75,13 +78,18 @@ pkg_debian_root() {
   if [[ ! -f $dir/.complete ]]; then
     local t0 tmp=$dir.partial
     t0=$(e2e_now)
-    e2e_log "making the cached Debian root ($suite from $mirror; about 2 minutes): $dir" >&2
+    e2e_log "making the cached Debian root ($suite from $mirror; about 2 minutes): $dir"
     rm -rf "$tmp"
     if ! debootstrap --variant=minbase --include="$PKG_ROOT_INCLUDE" "$suite" "$tmp" "$mirror" \
         >"$PKG_CACHE/debootstrap.log" 2>&1; then
       tail -n 20 "$PKG_CACHE/debootstrap.log" >&2
       rm -rf "$tmp"
       flock -u "$lock"
+      # The mirror out of reach is this machine's state, not a fault of the package.
+      if grep -qE "Couldn't download|Failed getting release file|Temporary failure resolving|Could not resolve|Connection (refused|timed out)" \
+          "$PKG_CACHE/debootstrap.log"; then
+        e2e_skip "debootstrap cannot reach $mirror: $(grep -m1 -E "Couldn't download|Failed getting|Temporary failure|Could not resolve|Connection" "$PKG_CACHE/debootstrap.log")"
+      fi
       e2e_die "debootstrap $suite from $mirror failed (log: $PKG_CACHE/debootstrap.log)"
     fi
     # No daemon may start while packages are installed into a chroot of it.
@@ -91,10 +99,10 @@ pkg_debian_root() {
     find "$PKG_CACHE" -maxdepth 1 -name "debian-$suite-*" ! -name "debian-$suite-$key" \
       ! -name '*.partial' -exec rm -rf {} +
     mv "$tmp" "$dir"
-    e2e_log "cached Debian root made in $(e2e_elapsed "$t0" "$(e2e_now)")s" >&2
+    e2e_log "cached Debian root made in $(e2e_elapsed "$t0" "$(e2e_now)")s"
   fi
   flock -u "$lock"
-  echo "$dir"
+  PKG_DEBIAN_ROOT=$dir
 }
 
 # pkg_root_up LOWER: an overlay over the cached root in the test's temp dir; each call

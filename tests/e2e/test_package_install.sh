@@ -76,7 +76,8 @@ DEB2=guestpulse_${V2}_$(dpkg --print-architecture).deb
 [[ -f $E2E_TMP/pkgs/$DEB1 && -f $E2E_TMP/pkgs/$DEB2 ]] || e2e_die "packages missing in $E2E_TMP/pkgs"
 
 t0=$(e2e_now)
-LOWER=$(pkg_debian_root)
+pkg_debian_root
+LOWER=$PKG_DEBIAN_ROOT
 e2e_log "cached Debian root: $LOWER (ready after $(e2e_elapsed "$t0" "$(e2e_now)")s)"
 
 CONF=/etc/guestpulse/guestpulse.yaml
@@ -400,6 +401,13 @@ else
     etc/systemd/system/multi-user.target.wants/guestpulse.service 2>/dev/null | tr "\n" " " || true)
   [[ $rc == 0 && -z $left ]]
   check "boot: purge removes state and config" $? "apt exit $rc${left:+; left: $left}"
+
+  # -- a first install on a running system starts the service at once
+  rc=0
+  apt_install in_ct "$E2E_TMP/p2-reinstall.log" "./$DEB1" || rc=$?
+  e2e_wait_for 20 eval '[[ $(prop ActiveState) == active ]]'
+  [[ $rc == 0 && $(prop ActiveState) == active && $(prop UnitFileState) == enabled ]]
+  check "boot: apt-get install on a running system enables and starts" $? "apt exit $rc, $(prop ActiveState), $(prop UnitFileState)"
 fi
 
 echo

@@ -47,6 +47,7 @@ done
 DIALOUT=$(getent group dialout | cut -d: -f3)
 TTY=$(getent group tty | cut -d: -f3)
 [[ -n $DIALOUT && -n $TTY ]] || e2e_skip "groups dialout and tty must exist"
+# shellcheck disable=SC2054  # the commas are setpriv's capability lists
 AS_SERVICE=(setpriv --reuid="$SVC_UID" --regid="$SVC_UID" --groups="$DIALOUT,$TTY"
   --inh-caps=-all,+net_admin --ambient-caps=-all,+net_admin --bounding-set=-all,+net_admin
   --no-new-privs --)
