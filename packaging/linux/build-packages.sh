@@ -6,8 +6,8 @@
 #   packaging/linux/build-packages.sh [--build-dir DIR] [--binary FILE] [--out DIR]
 #                                     [--version V] [--rpm-release R]
 #
-# Without --binary it first runs packaging/build.sh on the build dir (default build/, the
-# MinSizeRel + LTO build the tests run). --version overrides the package version (the
+# Without --binary it first runs packaging/install-deps.sh and packaging/build.sh on the
+# build dir (default build/, the MinSizeRel + LTO build the tests run). --version overrides the package version (the
 # default is the top entry of packaging/linux/changelog, which must equal the binary's own
 # version); a rebuild under another version gets a changelog entry saying so.
 # Needs dpkg-dev and rpm (packaging/install-deps.sh installs them).
@@ -27,12 +27,14 @@ while (($#)); do
     --out) out=$2; shift 2 ;;
     --version) version=$2; shift 2 ;;
     --rpm-release) rpm_release=$2; shift 2 ;;
-    -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h | --help) sed -n "2,13p" "$0"; exit 0 ;;
     *) echo "build-packages: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
 out=${out:-$build_dir/packages}
 die() { echo "build-packages: $*" >&2; exit 1; }
+# From a clean clone: the build and packaging tools first (idempotent, quick when present).
+[[ -n $binary ]] || "$root/packaging/install-deps.sh"
 for tool in dpkg-deb dpkg-shlibdeps dpkg-parsechangelog rpmbuild strip gzip; do
   command -v "$tool" >/dev/null || die "'$tool' is missing: run packaging/install-deps.sh"
 done
