@@ -10,6 +10,9 @@ packages=(
   # runtime tools used by the tests and the quick start
   curl openssl iproute2 iptables procps python3
   prometheus   # promtool: the metrics test validates the exposition with it
+  # the Linux packages (packaging/linux/build-packages.sh) and their tests
+  dpkg-dev rpm lintian man-db file cpio
+  debootstrap systemd-container   # install/upgrade/purge in a Debian root, booted with nspawn
 )
 missing=()
 for p in "${packages[@]}"; do
