@@ -203,8 +203,8 @@ command -v nsenter >/dev/null || boot_skip="nsenter is missing"
 in_ct() { nsenter -t "$CT_INIT" -a env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 \
   DEBIAN_FRONTEND=noninteractive SYSTEMD_PAGER= "$@"; }
 prop() { in_ct systemctl show -p "$1" --value guestpulse.service 2>/dev/null; }
-# STATUS= is "status=OK" today; "OK..." also passes, should the agent drop the prefix.
-status_ok() { [[ $1 =~ ^(status=)?OK($|[^A-Z]) ]]; }
+# STATUS= is "OK" while every probe is, "FAILED: <probe> <cause>" otherwise.
+status_ok() { [[ $1 =~ ^OK($|[^A-Z]) ]]; }
 main_pid() { prop MainPID; }
 ct_running() {
   local s
@@ -299,14 +299,9 @@ else
   msg=$(in_ct cat /var/lib/guestpulse/status.json | jq -r '.probes[] | select(.name == "metadata") | "\(.state) \(.cause): \(.message)"')
   [[ $status == *FAILED* && $msg == "FAILED net.connection_refused:"*"firewall rule"*REJECT* ]]
   check "boot: the service quotes the REJECT rule" $? "STATUS \"$status\"; status.json: $(head -c 220 <<<"$msg")"
-  # STATUS= is "status=<OVERALL>" today; naming the failing probe needs a change in the
-  # agent (agent/app/agent.cpp). Until it is made, this step is reported as skipped.
-  if [[ $status == status=FAILED ]]; then
-    skip_row "boot: STATUS= names the failing probe" "agent sends \"$status\" only: needs the agent change (STATUS with probe and cause)"
-  else
-    [[ $status == *metadata* && $status == *net.connection_refused* ]]
-    check "boot: STATUS= names the failing probe" $? "\"$status\""
-  fi
+  # STATUS= names the overall state, the worst probe and its cause.
+  [[ $status == "FAILED: metadata net.connection_refused" ]]
+  check "boot: STATUS= names the failing probe" $? "\"$status\""
 
   # The unit's [Service] sandbox, as systemd-run properties.
   sandbox=()

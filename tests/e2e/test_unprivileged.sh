@@ -141,8 +141,7 @@ compare_case "iptables-nft REJECT" apply_reject remove_reject
 compare_case "iptables-nft DROP" apply_drop remove_drop
 # /proc/net/ip_tables_names is readable by root only, so no capability short of
 # CAP_DAC_READ_SEARCH lists legacy tables; the agent must say so in the message.
-compare_case "iptables-legacy REJECT" apply_legacy_reject remove_legacy_reject \
-  "needs the agent change: report firewall sources that could not be read (FirewallFacts::problems)"
+compare_case "iptables-legacy REJECT" apply_legacy_reject remove_legacy_reject
 compare_case "route deleted" apply_no_route remove_no_route
 compare_case "hosts mapping missing" apply_hosts remove_hosts
 compare_case "nameserver not metadata" apply_nameserver remove_nameserver
