@@ -14,6 +14,9 @@ packages=(
   # compiler-rt for clang 15 in libclang-common-15-dev); GCC's own for the sanitizer
   # builds of the tests come with g++ (libasan8, libubsan1, libtsan2)
   clang-15 libclang-common-15-dev
+  # the Linux packages (packaging/linux/build-packages.sh) and their tests
+  dpkg-dev rpm lintian man-db file cpio
+  debootstrap systemd-container   # install/upgrade/purge in a Debian root, booted with nspawn
 )
 missing=()
 for p in "${packages[@]}"; do

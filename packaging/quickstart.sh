@@ -19,7 +19,10 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 
-"$build/tests/fake-mds" --listen 127.0.0.1:0 --port-file "$demo/port" --quiet &
+# Guest attributes on, as on a VM created with enable-guest-attributes=TRUE (without it
+# the fake, like GCE, answers 403 and the agent reports through the serial console only).
+"$build/tests/fake-mds" --listen 127.0.0.1:0 --port-file "$demo/port" --quiet \
+  --attribute enable-guest-attributes=TRUE &
 pids+=($!)
 for _ in $(seq 50); do [[ -s "$demo/port" ]] && break; sleep 0.1; done
 port=$(cat "$demo/port")

@@ -188,7 +188,7 @@ void Agent::onResult(const std::string& name, const ProbeResult& result) {
     saveHealth();
     if (serialReporter_) serialReporter_->onTransition(*transition);
     if (attributeReporter_) attributeReporter_->onTransition(*transition, health_);
-    platform::notifyStatus(std::string("status=") + std::string(toString(health_.overall())));
+    platform::notifyStatus(statusSummary(health_));
   }
   // Every result, transition or not: reminders and flapping summaries are due by time.
   if (serialReporter_) serialReporter_->onResult(name, *health_.probe(name), now);

@@ -85,8 +85,14 @@ ProbeResult diagnoseUnanswered(const MetadataFacts& f, const FixHints& hints) {
                         : " (an earlier rule may exempt some traffic: " + rule->exemptedBy + ")");
     result.details.emplace_back("firewall_rule", rule->ruleText);
   } else if ((result.cause == "net.connection_refused" || result.cause == "net.timeout") &&
-             f.firewall && !f.firewall->readable) {
-    result.message += "; firewall rules not readable (" + f.firewall->error + ")";
+             f.firewall) {
+    // No rule found: say which listings could not be read, so the operator knows where
+    // the evidence may be missing.
+    if (!f.firewall->readable)
+      result.message += "; firewall rules not readable (" + f.firewall->error + ")";
+    else if (!f.firewall->problems.empty())
+      result.message +=
+          "; no rule found in what could be read; not read: " + join(f.firewall->problems, "; ");
   }
   if (result.cause.starts_with("net.")) addRouteDetail(f, result);
   return result;

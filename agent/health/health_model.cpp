@@ -111,4 +111,14 @@ void HealthModel::restore(const std::string& name, State state, ProbeResult resu
   health.since = since;
 }
 
+std::string statusSummary(const HealthModel& health) {
+  State overall = health.overall();
+  std::string line(toString(overall));
+  if (overall == State::Ok) return line;
+  for (const auto& [probe, state] : health.probes())
+    if (state.known && state.state == overall)
+      return line + ": " + probe + (state.current.cause.empty() ? "" : " " + state.current.cause);
+  return line;
+}
+
 }  // namespace guestpulse

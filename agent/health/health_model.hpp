@@ -85,4 +85,8 @@ class HealthModel {
   std::optional<FailureRecord> lastFailure_;
 };
 
+// One line for the service manager's STATUS=: the overall state and, when not OK, the
+// first probe in that state and its cause ("FAILED: metadata net.connection_refused").
+std::string statusSummary(const HealthModel& health);
+
 }  // namespace guestpulse

@@ -266,6 +266,12 @@ FirewallFacts linuxFirewall(const std::string& ipv4, const RouteFacts& route,
     }
     return facts;
   }
+  // Some listings worked and some did not: an unprivileged agent with CAP_NET_ADMIN reads
+  // the nf_tables rules, but the legacy tables' names (/proc/net/ip_tables_names) are
+  // readable by root only. Said, so a rule missing from the evidence is not a surprise.
+  for (auto& failure : failures)
+    if (deniedForPrivileges(failure) && failure.find("legacy") != std::string::npos)
+      failure += " (legacy iptables tables are readable by root only)";
   facts.problems.insert(facts.problems.end(), failures.begin(), failures.end());
   return facts;
 }

@@ -29,7 +29,8 @@ echo "binary: $(stat -c %s "$build/guestpulse") bytes, stripped $(stat -c %s "$w
 # Start from a cold page cache for the binary, as after a reboot.
 cold_page_cache "$work/guestpulse.stripped"
 
-"$build/tests/fake-mds" --listen 127.0.0.1:0 --port-file "$work/port" --quiet &
+"$build/tests/fake-mds" --listen 127.0.0.1:0 --port-file "$work/port" --quiet \
+  --attribute enable-guest-attributes=TRUE &
 pids+=($!)
 for _ in $(seq 50); do [[ -s "$work/port" ]] && break; sleep 0.1; done
 port=$(cat "$work/port")

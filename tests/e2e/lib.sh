@@ -306,8 +306,10 @@ e2e_fake() {
 
 e2e_fake_up() {
   local port_file=$E2E_TMP/fake-mds.port
+  # Guest attributes on, as on a VM created with enable-guest-attributes=TRUE: the agent
+  # reports through them, and the fake (like GCE) answers 403 without it.
   ip netns exec "$E2E_MDS" "$E2E_FAKE" --listen "$E2E_MDS_IP:80" --port-file "$port_file" \
-    --log-requests >"$E2E_FAKE_LOG" 2>&1 &
+    --attribute enable-guest-attributes=TRUE --log-requests >"$E2E_FAKE_LOG" 2>&1 &
   E2E_FAKE_PID=$!
   e2e_wait_for 10 test -s "$port_file" ||
     { cat "$E2E_FAKE_LOG" >&2; e2e_die "fake-mds did not start listening on $E2E_MDS_IP:80"; }

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <stdexcept>
 
+#include "tests/fake_mds/provider_api.hpp"
+
 namespace guestpulse::fake {
 namespace {
 
@@ -32,8 +34,9 @@ std::optional<std::uint64_t> parseId(std::string_view s) {
 
 }  // namespace
 
-ControlApi::ControlApi(MetadataStore& store, FaultTable& faults, RequestLog& log)
-    : store_(store), faults_(faults), log_(log) {}
+ControlApi::ControlApi(Provider provider, MetadataStore& store, FaultTable& faults, RequestLog& log,
+                       Ec2Imds& ec2)
+    : provider_(provider), store_(store), faults_(faults), log_(log), ec2_(ec2) {}
 
 bool ControlApi::isControlPath(std::string_view path) {
   return path == "/_fake" || path.starts_with("/_fake/");
@@ -52,6 +55,11 @@ Reply ControlApi::handle(const Request& request) const {
   if (path == "metadata" || path.starts_with("metadata/")) {
     return metadata(request, path.substr(std::min<std::size_t>(path.size(), 9)));
   }
+  if (path == "provider") {
+    if (method != "GET") return error(405, "use GET");
+    return jsonReply(boost::json::object{{"provider", toString(provider_)}});
+  }
+  if (path.starts_with("ec2/")) return ec2(request, path.substr(4));
   if (path == "guest-attributes") {
     if (method != "GET") return error(405, "use GET");
     boost::json::object o;
@@ -120,7 +128,7 @@ Reply ControlApi::requests(const Request& request) const {
 }
 
 Reply ControlApi::metadata(const Request& request, std::string_view rest) const {
-  std::string path = normalizeMetadataPath(rest);
+  std::string path = normalizeMetadataPath(provider_, rest);
   if (path.empty()) {
     if (request.method != "GET") return error(405, "use GET on /_fake/metadata");
     boost::json::object o;
@@ -144,6 +152,50 @@ Reply ControlApi::metadata(const Request& request, std::string_view rest) const 
     return r;
   }
   return error(405, "use GET, PUT or DELETE");
+}
+
+Reply ControlApi::ec2(const Request& request, std::string_view rest) const {
+  if (provider_ != Provider::Ec2) return error(404, "not an EC2 fake (--provider ec2)");
+  if (rest == "tokens") {
+    if (request.method != "DELETE") return error(405, "use DELETE");
+    ec2_.clear();
+    return ok();
+  }
+  if (rest != "options") return error(404, "unknown control path " + request.target.path);
+  if (request.method == "PUT" || request.method == "POST") {
+    boost::system::error_code ec;
+    boost::json::value body = boost::json::parse(request.body, ec);
+    if (ec || !body.is_object()) return error(400, "body must be a JSON object");
+    Ec2Options options = ec2_.options();
+    for (const auto& [key, v] : body.as_object()) {
+      if (key == "http_tokens" && v.is_string() &&
+          (v.as_string() == "required" || v.as_string() == "optional")) {
+        options.tokensRequired = v.as_string() == "required";
+      } else if (key == "http_endpoint" && v.is_string() &&
+                 (v.as_string() == "enabled" || v.as_string() == "disabled")) {
+        options.endpointEnabled = v.as_string() == "enabled";
+      } else if (key == "hop_limit" && v.is_int64()) {
+        options.hopLimit = static_cast<int>(v.as_int64());
+      } else {
+        return error(400, "bad option '" + std::string(key) +
+                              "': http_tokens required|optional, http_endpoint "
+                              "enabled|disabled, hop_limit 1..64");
+      }
+    }
+    try {
+      ec2_.setOptions(options);
+    } catch (const std::invalid_argument& e) {
+      return error(400, e.what());
+    }
+  } else if (request.method != "GET") {
+    return error(405, "use GET or PUT");
+  }
+  Ec2Options now = ec2_.options();
+  return jsonReply(
+      boost::json::object{{"http_tokens", now.tokensRequired ? "required" : "optional"},
+                          {"http_endpoint", now.endpointEnabled ? "enabled" : "disabled"},
+                          {"hop_limit", now.hopLimit},
+                          {"tokens", ec2_.liveTokens()}});
 }
 
 }  // namespace guestpulse::fake

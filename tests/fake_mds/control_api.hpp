@@ -4,6 +4,7 @@
 
 #include <string_view>
 
+#include "tests/fake_mds/ec2_tokens.hpp"
 #include "tests/fake_mds/exchange.hpp"
 #include "tests/fake_mds/fault_table.hpp"
 #include "tests/fake_mds/metadata_store.hpp"
@@ -13,7 +14,8 @@ namespace guestpulse::fake {
 
 class ControlApi {
  public:
-  ControlApi(MetadataStore& store, FaultTable& faults, RequestLog& log);
+  ControlApi(Provider provider, MetadataStore& store, FaultTable& faults, RequestLog& log,
+             Ec2Imds& ec2);
 
   static bool isControlPath(std::string_view path);  // "/_fake" or below
 
@@ -25,10 +27,13 @@ class ControlApi {
   Reply faults(const Request& request, std::string_view rest) const;
   Reply requests(const Request& request) const;
   Reply metadata(const Request& request, std::string_view rest) const;
+  Reply ec2(const Request& request, std::string_view rest) const;
 
+  Provider provider_;
   MetadataStore& store_;
   FaultTable& faults_;
   RequestLog& log_;
+  Ec2Imds& ec2_;
 };
 
 }  // namespace guestpulse::fake

@@ -63,6 +63,11 @@ const std::string* Target::param(const std::string& name) const {
   return it == query.end() ? nullptr : &it->second;
 }
 
+const std::string* Request::header(const std::string& lowerName) const {
+  auto it = headers.find(lowerName);
+  return it == headers.end() ? nullptr : &it->second;
+}
+
 Target parseTarget(std::string_view target) {
   Target out;
   if (target.starts_with("http://") || target.starts_with("https://")) {
@@ -150,8 +155,12 @@ std::string_view reasonPhrase(int status) {
       return "Request Timeout";
     case 409:
       return "Conflict";
+    case 410:
+      return "Gone";
     case 411:
       return "Length Required";
+    case 412:
+      return "Precondition Failed";
     case 413:
       return "Request Entity Too Large";
     case 429:

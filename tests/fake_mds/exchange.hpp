@@ -32,6 +32,10 @@ struct Request {
   std::string host;        // Host header, may be empty
   bool flavor = false;     // Metadata-Flavor: Google (exact value)
   bool forwarded = false;  // carried X-Forwarded-For
+  // Every header, names lower-cased; the first of repeated names wins.
+  std::map<std::string, std::string> headers;
+
+  const std::string* header(const std::string& lowerName) const;
 };
 
 struct Reply {
@@ -39,7 +43,10 @@ struct Reply {
   std::string contentType = "application/text";
   std::string body;
   std::string etag;             // empty: computed from body when the headers are written
-  bool metadataHeaders = true;  // Metadata-Flavor, Server, ETag, X-XSS-..., X-Frame-...
+  bool metadataHeaders = true;  // GCE's: Metadata-Flavor, Server, ETag, X-XSS-..., X-Frame-...
+  std::string server;           // a Server header when metadataHeaders is off (EC2: "EC2ws")
+  int ipTtl = 0;                // > 0: send this answer (and the rest of the connection) with
+                                // this IP TTL / hop limit, as EC2 does for its token answers
   bool close = false;
   std::vector<std::pair<std::string, std::string>> extraHeaders;  // e.g. Location
 };

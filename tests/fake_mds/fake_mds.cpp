@@ -17,8 +17,8 @@ FaultRule ruleFor(std::string path, int count) {
   return r;
 }
 
-std::string checkedPath(std::string_view path) {
-  std::string normalized = normalizeMetadataPath(path);
+std::string checkedPath(Provider provider, std::string_view path) {
+  std::string normalized = normalizeMetadataPath(provider, path);
   if (normalized.empty() || normalized.ends_with('/'))
     throw std::invalid_argument("fake-mds: a metadata value path must name a leaf: '" +
                                 std::string(path) + "'");
@@ -26,6 +26,29 @@ std::string checkedPath(std::string_view path) {
 }
 
 }  // namespace
+
+std::string_view toString(Provider provider) {
+  switch (provider) {
+    case Provider::Ec2:
+      return "ec2";
+    case Provider::Azure:
+      return "azure";
+    case Provider::Gce:
+      break;
+  }
+  return "gce";
+}
+
+std::optional<Provider> parseProvider(std::string_view text) {
+  for (Provider p : {Provider::Gce, Provider::Ec2, Provider::Azure}) {
+    if (text == toString(p)) return p;
+  }
+  return std::nullopt;
+}
+
+std::map<std::string, std::string> guestAttributesEnabled() {
+  return {{std::string(kEnableGuestAttributes), "TRUE"}};
+}
 
 std::optional<ListenAddress> parseListenAddress(std::string_view text) {
   std::string_view host;
@@ -117,14 +140,22 @@ std::vector<FaultRule> FakeMds::faults() const { return impl_->faults.list(); }
 std::vector<RequestRecord> FakeMds::requests() const { return impl_->log.list(); }
 void FakeMds::clearRequests() { impl_->log.clear(); }
 
+Provider FakeMds::provider() const { return impl_->options().provider; }
+Ec2Options FakeMds::ec2Options() const { return impl_->ec2.options(); }
+void FakeMds::setEc2Options(const Ec2Options& options) { impl_->ec2.setOptions(options); }
+std::size_t FakeMds::ec2Tokens() const { return impl_->ec2.liveTokens(); }
+void FakeMds::clearEc2Tokens() { impl_->ec2.clear(); }
+
 void FakeMds::setValue(std::string_view path, std::string value) {
-  impl_->store.set(checkedPath(path), std::move(value));
+  impl_->store.set(checkedPath(provider(), path), std::move(value));
 }
 
-bool FakeMds::removeValue(std::string_view path) { return impl_->store.remove(checkedPath(path)); }
+bool FakeMds::removeValue(std::string_view path) {
+  return impl_->store.remove(checkedPath(provider(), path));
+}
 
 std::optional<std::string> FakeMds::value(std::string_view path) const {
-  return impl_->store.get(checkedPath(path));
+  return impl_->store.get(checkedPath(provider(), path));
 }
 
 std::map<std::string, std::string> FakeMds::values() const { return impl_->store.all(); }

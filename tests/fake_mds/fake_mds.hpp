@@ -1,20 +1,27 @@
 #pragma once
-// A fake GCE metadata server for integration tests, end-to-end tests and the demo.
-//
-// It speaks HTTP/1.1 (keep-alive, any number of concurrent connections) and mimics the
-// observable behaviour of the real server closely enough that the agent's diagnosis can
-// be tested against it:
-//   - /computeMetadata/v1/... values, directory listings ("key" / "dir/" one per line),
-//     301 to the trailing-slash form for a directory, ?recursive=true (JSON subtree),
-//     ?alt=json, ?wait_for_change=true with last_etag= and timeout_sec=;
-//   - guest attributes: PUT/GET/DELETE instance/guest-attributes/<ns>/<key>;
-//   - 403 without `Metadata-Flavor: Google` or with `X-Forwarded-For`, 400 and close on a
-//     malformed request, Google's HTML error pages, 405 for unsupported methods;
-//   - every metadata response carries Metadata-Flavor, Server, Content-Type, ETag,
-//     X-XSS-Protection and X-Frame-Options (HTML error pages are text/html as in GCE).
+// A fake cloud metadata server for integration tests, end-to-end tests and the demo. It
+// plays one of three providers (Options::provider), each as its documented service
+// behaves, closely enough that the agent's diagnosis and the providers' own SDK clients
+// can be tested against it (docs/fake-mds.md lists what each one serves):
+//   - gce:   /computeMetadata/v1/... values, directory listings, 301 to the trailing-slash
+//            form, ?recursive=true and ?alt=json|text with GCE's value types,
+//            ?wait_for_change, guest attributes (403 unless enable-guest-attributes is
+//            TRUE), service-account tokens, gce-workload-certificates/config-status;
+//            403 without `Metadata-Flavor: Google` or with `X-Forwarded-For`; Google's
+//            HTML error pages and GCE's response headers.
+//   - ec2:   IMDSv2 (PUT /latest/api/token with a TTL, tokens required unless IMDSv1 is
+//            allowed, 400/401/403 as AWS documents), the token answer sent with the IP
+//            TTL set to the PUT response hop limit, /latest/meta-data/..., IAM role
+//            credentials, /latest/dynamic/instance-identity/document.
+//   - azure: /metadata/instance (route filtering, format=text), the managed identity
+//            token endpoint, `Metadata: true` and api-version checks with Azure's JSON
+//            error bodies.
+// It speaks HTTP/1.1 (keep-alive, any number of concurrent connections). 400 and close on
+// a malformed request, 405 for unsupported methods.
 // Faults (status, latency, TCP reset, hang, missing flavor header) are injected at run
 // time through this C++ API or through the HTTP control API under /_fake/ on the same
-// listener; control requests need no flavor header, are never faulted and never logged.
+// listener, whatever the provider; control requests need no flavor header, are never
+// faulted and never logged. A status fault answers with the provider's own error page.
 //
 // Control API (JSON in and out):
 //   POST   /_fake/faults            {"path","exact","method","status","body","latency_ms",
@@ -22,9 +29,16 @@
 //   GET    /_fake/faults            the active rules with their remaining counts
 //   DELETE /_fake/faults[/<id>]     clear all rules (or one)
 //   GET    /_fake/requests[?since=<seq>]   the request log;  DELETE clears it
-//   PUT    /_fake/metadata/<path>   body = value of computeMetadata/v1/<path>; DELETE removes
+//   PUT    /_fake/metadata/<path>   body = value at <path> below the provider's root
+//                                   (gce: computeMetadata/v1/, ec2: latest/, azure:
+//                                   metadata/); DELETE removes
 //   GET    /_fake/metadata          every value as {"<path>": "value"}
-//   GET    /_fake/guest-attributes  {"<ns>/<key>": "value"}
+//   GET    /_fake/guest-attributes  {"<ns>/<key>": "value"} (gce)
+//   GET    /_fake/provider          {"provider": "gce|ec2|azure"}
+//   GET    /_fake/ec2/options       {"http_tokens","http_endpoint","hop_limit","tokens"}
+//   PUT    /_fake/ec2/options       any of "http_tokens" (required|optional), "http_endpoint"
+//                                   (enabled|disabled), "hop_limit" (1..64)
+//   DELETE /_fake/ec2/tokens        forget every issued token (their next use answers 401)
 //   GET    /_fake/ping              "ok"
 //
 // Threads: the server owns one io_context thread; every public member function is
@@ -49,6 +63,17 @@ namespace guestpulse::fake {
 struct ListenAddress {
   std::string host;
   std::uint16_t port = 0;
+};
+
+enum class Provider { Gce, Ec2, Azure };
+std::string_view toString(Provider provider);  // "gce", "ec2", "azure"
+std::optional<Provider> parseProvider(std::string_view text);
+
+// The instance metadata options of an EC2 instance (ModifyInstanceMetadataOptions).
+struct Ec2Options {
+  bool tokensRequired = true;   // HttpTokens: required (IMDSv2 only) or optional (v1 too)
+  bool endpointEnabled = true;  // HttpEndpoint: disabled answers 403 to everything
+  int hopLimit = 1;             // HttpPutResponseHopLimit: IP TTL of token answers, 1..64
 };
 
 // Parses "HOST:PORT" or "[V6]:PORT" where HOST is a numeric IPv4/IPv6 address (no names:
@@ -85,8 +110,15 @@ FaultRule latencyFault(std::chrono::milliseconds delay, std::string path = "/", 
 FaultRule resetFault(std::string path = "/", int count = -1);
 FaultRule hangFault(std::string path = "/", int count = -1);
 FaultRule noFlavorFault(std::string path = "/", int count = -1);
-// GCE answers 403 to guest-attribute calls when enable-guest-attributes is off.
+// GCE answers 403 to guest-attribute calls when enable-guest-attributes is off (which
+// the fake also does by itself while the attribute is not TRUE).
 FaultRule guestAttributesDisabledFault(int count = -1);
+
+// The GCE instance attribute that turns guest attributes on, and a value map that sets
+// it (for Options::values), since a fresh fake, like a fresh VM, has them off.
+inline constexpr std::string_view kEnableGuestAttributes =
+    "instance/attributes/enable-guest-attributes";
+std::map<std::string, std::string> guestAttributesEnabled();
 
 // One non-control request, recorded when it has been read. `status` is 0 until the
 // answer is ready (it is logged just before being written, so a client that has its
@@ -103,6 +135,8 @@ struct RequestRecord {
   std::string fault;      // "", "status", "latency", "reset", "hang", "no_flavor",
                           // "malformed" (400 from the parser); joined by '+'
   double durationMs = 0;  // arrival to answer ready (0 while unanswered)
+  int ipTtl = 0;          // the IP TTL the socket had when the answer left, when the fake
+                          // set one (EC2 token answers: the hop limit); 0 otherwise
 };
 
 // An HTTPS listener (GCE's mTLS metadata endpoint): after the TLS handshake it behaves
@@ -118,6 +152,11 @@ struct HttpsOptions {
 };
 
 struct Options {
+  Provider provider = Provider::Gce;
+  Ec2Options ec2;  // Provider::Ec2 only
+  // Values set over the provider's defaults before start ({"instance/attributes/x": "y"};
+  // paths as for FakeMds::setValue). An empty value removes a default.
+  std::map<std::string, std::string> values;
   std::string bindAddress = "127.0.0.1";
   std::uint16_t port = 0;
   std::vector<ListenAddress> extraListeners;   // more plain-HTTP listeners, same behaviour
@@ -163,14 +202,21 @@ class FakeMds {
   std::vector<RequestRecord> requests() const;
   void clearRequests();
 
-  // Metadata values. `path` is relative to /computeMetadata/v1/ ("instance/id"; a leading
-  // "/computeMetadata/v1/" is accepted). Setting a value wakes wait_for_change requests.
-  // Throws std::invalid_argument for an empty path or one ending in '/'.
+  Provider provider() const;
+  Ec2Options ec2Options() const;
+  void setEc2Options(const Ec2Options& options);  // throws std::invalid_argument (hop limit)
+  std::size_t ec2Tokens() const;                  // tokens issued and not yet expired
+  void clearEc2Tokens();
+
+  // Metadata values. `path` is relative to the provider's root: /computeMetadata/v1/
+  // ("instance/id"; a leading "/computeMetadata/v1/" is accepted), /latest/
+  // ("meta-data/instance-id") or /metadata/ ("instance/compute/location"). Setting a value wakes
+  // wait_for_change requests. Throws std::invalid_argument for an empty path or one ending in '/'.
   void setValue(std::string_view path, std::string value);
   bool removeValue(std::string_view path);
   std::optional<std::string> value(std::string_view path) const;
   std::map<std::string, std::string> values() const;
-  // Guest attributes as {"<ns>/<key>": value}.
+  // GCE guest attributes as {"<ns>/<key>": value}.
   std::map<std::string, std::string> guestAttributes() const;
 
   // Requests currently held by ?wait_for_change=true (their baseline ETag already taken),

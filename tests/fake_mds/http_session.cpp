@@ -1,6 +1,8 @@
 #include "tests/fake_mds/http_session.hpp"
 
+#include <boost/asio/ip/unicast.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <cctype>
 #include <utility>
 
 namespace guestpulse::fake {
@@ -23,33 +25,14 @@ bool isParseError(const error_code& ec) {
          ec != http::error::partial_message;
 }
 
-Reply statusFaultReply(const FaultRule& fault, const Request& request) {
+Reply statusFaultReply(ProviderApi& api, const FaultRule& fault, const Request& request) {
   int status = *fault.status;
-  Reply r;
-  if (!fault.body.empty() || status < 400) {
-    r.status = status;
-    r.body = fault.body.empty() ? std::string(reasonPhrase(status)) + "\n" : fault.body;
-  } else if (status == 404) {
-    r = notFoundPage(request.target.path);
-  } else if (status == 403 && request.target.path.find("/guest-attributes") != std::string::npos) {
-    r = googleErrorPage(403, "Guest attributes endpoint access is disabled.");
-  } else if (status == 429) {
-    r = googleErrorPage(429, "Too many requests: the metadata server is throttling this VM.");
-  } else if (status == 503) {
-    r = googleErrorPage(503, "The service is currently unavailable. Please try again later.");
-  } else if (status >= 500) {
-    r = googleErrorPage(status,
-                        "The server encountered an error and could not complete your request.");
-  } else if (status == 400) {
-    r = badRequestPage();
-  } else if (status == 401 || status == 403) {
-    r = googleErrorPage(status, "Your client does not have permission to get URL <code>" +
-                                    htmlEscape(request.target.path) + "</code> from this server.");
-  } else {
-    r = googleErrorPage(status, "The server cannot process the request for <code>" +
-                                    htmlEscape(request.target.path) + "</code>.");
-  }
-  r.etag = etagOf(r.body);
+  if (fault.body.empty() && status >= 400) return api.faultReply(status, request);
+  Reply r = api.faultReply(status, request);  // the provider's headers, the rule's body
+  r.status = status;
+  r.body = fault.body.empty() ? std::string(reasonPhrase(status)) + "\n" : fault.body;
+  r.contentType = "application/text";
+  if (r.metadataHeaders) r.etag = etagOf(r.body);
   return r;
 }
 
@@ -102,6 +85,11 @@ asio::awaitable<std::optional<Request>> HttpSession<Stream>::readRequest(bool& k
   auto flavor = msg.find("Metadata-Flavor");
   r.flavor = flavor != msg.end() && flavor->value() == "Google";
   r.forwarded = msg.find("X-Forwarded-For") != msg.end();
+  for (const auto& field : msg) {
+    std::string name(field.name_string());
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    r.headers.emplace(std::move(name), std::string(field.value()));
+  }
   keepAlive = msg.keep_alive();
   co_return r;
 }
@@ -158,19 +146,20 @@ asio::awaitable<bool> HttpSession<Stream>::serve(const Request& request, bool ke
 
   Reply reply;
   if (fault && fault->status) {
-    reply = statusFaultReply(*fault, request);
+    reply = statusFaultReply(*server_.api, *fault, request);
   } else {
-    reply = server_.metadataApi.handle(request);
-    auto wait = server_.metadataApi.waitRequest(request, server_.options().maxWaitForChange);
+    reply = server_.api->handle(request);
+    auto wait = server_.api->waitRequest(request, server_.options().maxWaitForChange);
     if (wait && reply.status == 200) co_await waitForChange(request, reply, *wait);
     if (aborted_) {
       server_.finishRequest(seq, 0);
       co_return false;
     }
   }
+  int ipTtl = reply.ipTtl > 0 ? limitHops(reply.ipTtl) : 0;
   // Logged before the write, so that a client holding the answer always finds it in
   // the log (tests check the log right after their request returns).
-  server_.finishRequest(seq, reply.status);
+  server_.finishRequest(seq, reply.status, ipTtl);
   bool written = co_await write(&request, reply, keepAlive, fault && fault->noFlavor);
   bool again = written && keepAlive && !reply.close;
   co_return again;
@@ -178,7 +167,7 @@ asio::awaitable<bool> HttpSession<Stream>::serve(const Request& request, bool ke
 
 template <class Stream>
 asio::awaitable<void> HttpSession<Stream>::waitForChange(const Request& request, Reply& reply,
-                                                         const MetadataApi::WaitRequest& wait) {
+                                                         const ProviderApi::WaitRequest& wait) {
   // GCE answers at once when the caller's last_etag is already stale; otherwise (and
   // always without last_etag) it holds the request until the value's ETag moves.
   const std::string baseline = wait.lastEtag.value_or(reply.etag);
@@ -198,7 +187,7 @@ asio::awaitable<void> HttpSession<Stream>::waitForChange(const Request& request,
     co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     server_.removeWaiter(this);
     if (aborted_) co_return;
-    reply = server_.metadataApi.handle(request);
+    reply = server_.api->handle(request);
     if (reply.etag != baseline || reply.status != 200) co_return;
   }
 }
@@ -217,6 +206,7 @@ asio::awaitable<bool> HttpSession<Stream>::write(const Request* request, const R
     res.set(http::field::etag, reply.etag.empty() ? etagOf(reply.body) : reply.etag);
   res.set(http::field::date, httpDate(std::chrono::system_clock::now()));
   if (reply.metadataHeaders) res.set(http::field::server, "Metadata Server for VM");
+  if (!reply.metadataHeaders && !reply.server.empty()) res.set(http::field::server, reply.server);
   for (const auto& [name, value] : reply.extraHeaders) res.set(name, value);
   bool bodyAllowed = reply.status >= 200 && reply.status != 204 && reply.status != 304;
   bool head = request != nullptr && request->method == "HEAD";
@@ -264,6 +254,23 @@ asio::awaitable<void> HttpSession<Stream>::hang() {
   }
   error_code ignored;
   lowest().socket().close(ignored);
+}
+
+template <class Stream>
+int HttpSession<Stream>::limitHops(int hops) {
+  // EC2 sends its token answers with the IP TTL set to the PUT response hop limit, so a
+  // caller more routers away never receives them. Set before the answer is written and
+  // left in place for the rest of the connection: restoring it afterwards would let the
+  // kernel's retransmissions of that very answer leave with the default TTL.
+  // asio's unicast::hops is IP_TTL on IPv4 sockets and IPV6_UNICAST_HOPS on IPv6 ones.
+  auto& socket = lowest().socket();
+  error_code ec;
+  socket.set_option(asio::ip::unicast::hops(hops), ec);
+  if (ec) return 0;
+  // What the socket now really has (reported in the request log as ip_ttl).
+  asio::ip::unicast::hops applied;
+  socket.get_option(applied, ec);
+  return ec ? 0 : applied.value();
 }
 
 template <class Stream>

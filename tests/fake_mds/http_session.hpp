@@ -1,6 +1,6 @@
 #pragma once
 // One HTTP/1.1 connection of the fake: reads requests in a loop (keep-alive), applies
-// faults, answers through MetadataApi / ControlApi, and implements wait_for_change.
+// faults, answers through the ProviderApi / ControlApi, and implements wait_for_change.
 //
 // Templated on the stream so that the later HTTPS listener (client-certificate
 // verification) runs the very same session over an ssl_stream after its handshake; only
@@ -57,11 +57,14 @@ class HttpSession final : public SessionBase {
   // Returns false when the connection must be closed.
   boost::asio::awaitable<bool> serve(const Request& request, bool keepAlive);
   boost::asio::awaitable<void> waitForChange(const Request& request, Reply& reply,
-                                             const MetadataApi::WaitRequest& wait);
+                                             const ProviderApi::WaitRequest& wait);
   boost::asio::awaitable<bool> write(const Request* request, const Reply& reply, bool keepAlive,
                                      bool noFlavor);
   boost::asio::awaitable<void> sleep(std::chrono::milliseconds delay);
   boost::asio::awaitable<void> hang();
+  // Sets the socket's IP TTL (IPv6: unicast hops); returns the value it now has, 0 when
+  // it could not be set.
+  int limitHops(int hops);
   void reset();
   boost::asio::awaitable<void> closeGracefully();
 

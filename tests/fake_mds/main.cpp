@@ -1,7 +1,9 @@
-// fake-mds: the fake GCE metadata server as a program, for end-to-end tests (run inside a
-// network namespace on 169.254.169.254:80) and the README demo.
+// fake-mds: the fake metadata server as a program, for end-to-end tests (run inside a
+// network namespace on 169.254.169.254:80), the SDK client tests and the README demo.
 //
-//   fake-mds [--listen HOST:PORT]... [--port-file FILE] [--quiet] [--log-requests]
+//   fake-mds [--provider gce|ec2|azure] [--listen HOST:PORT]... [--port-file FILE]
+//            [--quiet] [--log-requests] [--metadata PATH=VALUE]... [--attribute KEY=VALUE]...
+//            [--imds-v1] [--imds-disabled] [--hop-limit N]
 //            [--https-listen HOST:PORT --tls-cert FILE --tls-key FILE [--client-ca FILE]
 //             [--https-port-file FILE]]
 //
@@ -60,8 +62,8 @@ void logRequest(const RequestRecord& r) {
 
 int main(int argc, char** argv) {
   CLI::App app{
-      "fake-mds: a fake GCE metadata server with fault injection (control API under "
-      "/_fake/)"};
+      "fake-mds: a fake GCE, EC2 or Azure metadata server with fault injection (control API "
+      "under /_fake/)"};
   std::vector<std::string> listen;
   std::string portFile;
   bool quiet = false;
@@ -88,6 +90,25 @@ int main(int argc, char** argv) {
   app.add_option("--client-ca", clientCa,
                  "require client certificates issued by these CAs (PEM) on the HTTPS listener");
   app.add_option("--https-port-file", httpsPortFile, "write the HTTPS port here once listening");
+  std::string providerName = "gce";
+  app.add_option("--provider", providerName, "the metadata server to play: gce, ec2 or azure")
+      ->check(CLI::IsMember({"gce", "ec2", "azure"}));
+  std::vector<std::string> metadata, attributes;
+  app.add_option("--metadata", metadata,
+                 "PATH=VALUE: set a value below the provider's root (gce: computeMetadata/v1/, "
+                 "ec2: latest/, azure: metadata/); an empty VALUE removes it; repeatable")
+      ->type_name("PATH=VALUE");
+  app.add_option("--attribute", attributes,
+                 "KEY=VALUE: a GCE instance attribute (instance/attributes/KEY), e.g. "
+                 "enable-guest-attributes=TRUE; repeatable")
+      ->type_name("KEY=VALUE");
+  bool imdsV1 = false, imdsDisabled = false;
+  int hopLimit = 1;
+  app.add_flag("--imds-v1", imdsV1, "ec2: allow IMDSv1 (HttpTokens optional; default required)");
+  app.add_flag("--imds-disabled", imdsDisabled, "ec2: the endpoint is disabled (403 to all)");
+  app.add_option("--hop-limit", hopLimit,
+                 "ec2: PUT response hop limit, the IP TTL of token answers")
+      ->check(CLI::Range(1, 64));
   app.add_flag("--quiet", quiet, "print nothing but errors");
   app.add_flag("--log-requests", logRequests, "print one line per metadata request on stderr");
   try {
@@ -98,6 +119,22 @@ int main(int argc, char** argv) {
   }
 
   Options options;
+  options.provider = *guestpulse::fake::parseProvider(providerName);
+  options.ec2.tokensRequired = !imdsV1;
+  options.ec2.endpointEnabled = !imdsDisabled;
+  options.ec2.hopLimit = hopLimit;
+  auto assignments = [&options](const std::vector<std::string>& items, const std::string& prefix) {
+    for (const std::string& item : items) {
+      std::size_t eq = item.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        std::cerr << "fake-mds: expected KEY=VALUE, got '" << item << "'\n";
+        return false;
+      }
+      options.values[prefix + item.substr(0, eq)] = item.substr(eq + 1);
+    }
+    return true;
+  };
+  if (!assignments(metadata, "") || !assignments(attributes, "instance/attributes/")) return 2;
   if (!listen.empty()) {
     auto first = guestpulse::fake::parseListenAddress(listen.front());
     options.bindAddress = first->host;
@@ -147,6 +184,7 @@ int main(int argc, char** argv) {
               << server.httpsPort() << (clientCa.empty() ? "" : " (client certificates required)")
               << "\n";
   if (!quiet) {
+    std::cerr << "fake-mds: provider " << guestpulse::fake::toString(options.provider) << "\n";
     std::vector<ListenAddress> all{{options.bindAddress, options.port}};
     all.insert(all.end(), options.extraListeners.begin(), options.extraListeners.end());
     for (std::size_t i = 0; i < all.size() && i < ports.size(); ++i) {

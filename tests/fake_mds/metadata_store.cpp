@@ -33,51 +33,10 @@ std::vector<std::string> MetadataTree::children(const std::string& dir) const {
   return {names.begin(), names.end()};
 }
 
-std::map<std::string, std::string> defaultMetadata() {
-  return {
-      {"instance/id", "4520031799277581759"},
-      {"instance/name", "guestpulse-test"},
-      {"instance/hostname", "guestpulse-test.us-central1-a.c.guestpulse-test.internal"},
-      {"instance/zone", "projects/123456789012/zones/us-central1-a"},
-      {"instance/machine-type", "projects/123456789012/machineTypes/e2-small"},
-      {"instance/cpu-platform", "Intel Broadwell"},
-      {"instance/image", "projects/debian-cloud/global/images/debian-12-bookworm-v20251111"},
-      {"instance/description", ""},
-      {"instance/tags", "[]"},
-      {"instance/maintenance-event", "NONE"},
-      {"instance/attributes/enable-guest-attributes", "TRUE"},
-      {"instance/network-interfaces/0/ip", "10.128.0.2"},
-      {"instance/network-interfaces/0/mac", "42:01:0a:80:00:02"},
-      {"instance/network-interfaces/0/mtu", "1460"},
-      {"instance/network-interfaces/0/network", "projects/123456789012/networks/default"},
-      {"instance/network-interfaces/0/subnetmask", "255.255.240.0"},
-      {"instance/network-interfaces/0/gateway", "10.128.0.1"},
-      {"instance/network-interfaces/0/dns-servers", "169.254.169.254"},
-      {"instance/service-accounts/default/email",
-       "123456789012-compute@developer.gserviceaccount.com"},
-      {"instance/service-accounts/default/aliases", "default"},
-      {"instance/service-accounts/default/scopes",
-       "https://www.googleapis.com/auth/cloud-platform\n"},
-      {"project/project-id", "guestpulse-test"},
-      {"project/numeric-project-id", "123456789012"},
-      {"project/attributes/enable-oslogin", "TRUE"},
-  };
-}
-
-std::string normalizeMetadataPath(std::string_view path) {
-  constexpr std::string_view kRoot = "/computeMetadata/v1/";
-  if (path.starts_with(kRoot)) {
-    path.remove_prefix(kRoot.size());
-  } else {
-    while (path.starts_with('/')) path.remove_prefix(1);
-  }
-  return std::string(path);
-}
-
-MetadataStore::MetadataStore() {
-  tree_.values = defaultMetadata();
-  tree_.fixedDirs = {"instance/", "instance/attributes/", "instance/guest-attributes/", "project/",
-                     "project/attributes/"};
+MetadataStore::MetadataStore(std::map<std::string, std::string> values,
+                             std::set<std::string> fixedDirs) {
+  tree_.values = std::move(values);
+  tree_.fixedDirs = std::move(fixedDirs);
 }
 
 MetadataTree MetadataStore::snapshot() const {

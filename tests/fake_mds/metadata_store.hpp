@@ -30,16 +30,10 @@ struct MetadataTree {
   std::vector<std::string> children(const std::string& dir) const;
 };
 
-// The values a fresh fake starts with: a plausible us-central1-a instance in project
-// 123456789012, guest attributes enabled, no workload-certificate configuration.
-std::map<std::string, std::string> defaultMetadata();
-
-// Strips a leading "/computeMetadata/v1/" or "/" from a caller-supplied path.
-std::string normalizeMetadataPath(std::string_view path);
-
 class MetadataStore {
  public:
-  MetadataStore();
+  MetadataStore() = default;
+  MetadataStore(std::map<std::string, std::string> values, std::set<std::string> fixedDirs);
 
   MetadataTree snapshot() const;
   std::optional<std::string> get(const std::string& path) const;

@@ -87,7 +87,8 @@ RequestRecord* RequestLog::findLocked(std::uint64_t seq) {
 }
 
 std::optional<RequestRecord> RequestLog::finish(std::uint64_t seq, int status,
-                                                std::chrono::steady_clock::time_point now) {
+                                                std::chrono::steady_clock::time_point now,
+                                                int ipTtl) {
   std::function<void()> notify;
   std::optional<RequestRecord> out;
   {
@@ -95,6 +96,7 @@ std::optional<RequestRecord> RequestLog::finish(std::uint64_t seq, int status,
     RequestRecord* r = findLocked(seq);
     if (r == nullptr) return std::nullopt;
     r->status = status;
+    r->ipTtl = ipTtl;
     r->durationMs = msBetween(epoch_, now) - r->tMs;
     out = *r;
     notify = onChange_;
@@ -144,7 +146,9 @@ std::string requestsToJson(const std::vector<RequestRecord>& records) {
            ",\"wall\":" + str(r.wall) + ",\"method\":" + str(r.method) +
            ",\"target\":" + str(r.target) + ",\"status\":" + std::to_string(r.status) +
            ",\"flavor\":" + (r.flavor ? "true" : "false") + ",\"body\":" + str(r.body) +
-           ",\"fault\":" + str(r.fault) + ",\"duration_ms\":" + ms(r.durationMs) + "}";
+           ",\"fault\":" + str(r.fault) + ",\"duration_ms\":" + ms(r.durationMs);
+    if (r.ipTtl > 0) out += ",\"ip_ttl\":" + std::to_string(r.ipTtl);
+    out += "}";
   }
   out += "]\n";
   return out;

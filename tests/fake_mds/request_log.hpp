@@ -29,7 +29,7 @@ class RequestLog {
   // Sets the final status and duration; returns the completed record, or nullopt when it
   // has been cleared or dropped meanwhile.
   std::optional<RequestRecord> finish(std::uint64_t seq, int status,
-                                      std::chrono::steady_clock::time_point now);
+                                      std::chrono::steady_clock::time_point now, int ipTtl = 0);
 
   std::vector<RequestRecord> list(std::uint64_t afterSeq = 0) const;
   void clear();
@@ -49,7 +49,8 @@ class RequestLog {
 };
 
 // The control API's form: a JSON array of {"seq","t_ms","wall","method","target","status",
-// "flavor","body","fault","duration_ms"}, times in plain decimal milliseconds (3 places).
+// "flavor","body","fault","duration_ms"} plus "ip_ttl" where the fake set one, times in plain
+// decimal milliseconds (3 places).
 std::string requestsToJson(const std::vector<RequestRecord>& records);
 
 }  // namespace guestpulse::fake

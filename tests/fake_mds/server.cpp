@@ -23,7 +23,30 @@ namespace {
 constexpr std::chrono::seconds kStopGrace{2};
 }
 
-Server::Server(Options options) : log(options.requestLogCapacity), options_(std::move(options)) {
+namespace {
+
+MetadataStore initialStore(const Options& options) {
+  std::map<std::string, std::string> values = defaultValues(options.provider);
+  for (const auto& [path, value] : options.values) {
+    std::string key = normalizeMetadataPath(options.provider, path);
+    if (value.empty()) {
+      values.erase(key);
+    } else {
+      values[key] = value;
+    }
+  }
+  return MetadataStore(std::move(values), fixedDirectories(options.provider));
+}
+
+}  // namespace
+
+Server::Server(Options options)
+    : store(initialStore(options)),
+      log(options.requestLogCapacity),
+      ec2(options.ec2),
+      api(makeProviderApi(options.provider, store, ec2)),
+      controlApi(options.provider, store, faults, log, ec2),
+      options_(std::move(options)) {
   // Value changes may come from any thread; waiters live on the io thread, so the wake-up
   // is posted there. The event signal serves waitUntil() on test threads.
   store.setOnChange([this] {
@@ -139,8 +162,8 @@ bool Server::waitUntil(const std::function<bool()>& condition, std::chrono::mill
   }
 }
 
-void Server::finishRequest(std::uint64_t seq, int status) {
-  auto record = log.finish(seq, status, std::chrono::steady_clock::now());
+void Server::finishRequest(std::uint64_t seq, int status, int ipTtl) {
+  auto record = log.finish(seq, status, std::chrono::steady_clock::now(), ipTtl);
   if (!record || !options_.onRequest) return;
   try {
     options_.onRequest(*record);

@@ -21,10 +21,11 @@
 #include <vector>
 
 #include "tests/fake_mds/control_api.hpp"
+#include "tests/fake_mds/ec2_tokens.hpp"
 #include "tests/fake_mds/fake_mds.hpp"
 #include "tests/fake_mds/fault_table.hpp"
-#include "tests/fake_mds/metadata_api.hpp"
 #include "tests/fake_mds/metadata_store.hpp"
+#include "tests/fake_mds/provider_api.hpp"
 #include "tests/fake_mds/request_log.hpp"
 
 namespace guestpulse::fake {
@@ -57,8 +58,9 @@ class Server {
   MetadataStore store;
   FaultTable faults;
   RequestLog log;
-  MetadataApi metadataApi{store};
-  ControlApi controlApi{store, faults, log};
+  Ec2Imds ec2;
+  std::unique_ptr<ProviderApi> api;  // options().provider's; server thread only
+  ControlApi controlApi;
 
   // ---- for sessions, on the io thread only ----
   bool stopping() const { return stopping_; }
@@ -73,7 +75,7 @@ class Server {
   void countWaiting(int delta);
   std::size_t waitingRequests() const { return waiting_.load(); }
   // Completes a log entry and reports it to Options::onRequest.
-  void finishRequest(std::uint64_t seq, int status);
+  void finishRequest(std::uint64_t seq, int status, int ipTtl = 0);
 
  private:
   void signalEvent();

@@ -30,6 +30,11 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
   return condition();
 }
 
+fake::Options withGuestAttributes(fake::Options options) {
+  for (const auto& [path, value] : fake::guestAttributesEnabled()) options.values[path] = value;
+  return options;
+}
+
 Config fastConfig(const fake::FakeMds& mds, const TempDir& dir) {
   using namespace std::chrono_literals;
   Config config;

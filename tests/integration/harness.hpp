@@ -27,6 +27,10 @@ void writeFile(const std::filesystem::path& path, const std::string& content);
 // Polls `condition` every 20 ms until it holds or `timeout` passes.
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 
+// A GCE fake's options with guest attributes enabled (enable-guest-attributes=TRUE): a
+// fresh fake, like a new VM, answers 403 to guest-attribute calls.
+fake::Options withGuestAttributes(fake::Options options = {});
+
 // A config for fast tests against `mds`: 1 s interval, short timeouts and backoff, serial
 // to a file in `dir`, state in `dir`; the metadata probe only (workload_certs and
 // mds_mtls off).

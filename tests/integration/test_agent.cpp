@@ -34,7 +34,7 @@ bool serialHas(const TempDir& dir, const std::string& text) {
 }  // namespace
 
 TEST_CASE("healthy server: status OK, the probe's result and a heartbeat", "[agent]") {
-  fake::FakeMds mds;
+  fake::FakeMds mds{withGuestAttributes()};
   mds.start();
   TempDir dir;
   RunningAgent running(fastConfig(mds, dir));
@@ -53,7 +53,7 @@ TEST_CASE("healthy server: status OK, the probe's result and a heartbeat", "[age
 }
 
 TEST_CASE("503 three times: retries with growing gaps, then OK without a failure", "[agent]") {
-  fake::FakeMds mds;
+  fake::FakeMds mds{withGuestAttributes()};
   mds.addFault(fake::statusFault(503, "/computeMetadata/v1/instance/id", 3));
   mds.start();
   TempDir dir;
@@ -83,7 +83,7 @@ TEST_CASE("503 three times: retries with growing gaps, then OK without a failure
 }
 
 TEST_CASE("server gone: FAILED line with the cause; back: OK line, last-failure kept", "[agent]") {
-  auto mds = std::make_unique<fake::FakeMds>();
+  auto mds = std::make_unique<fake::FakeMds>(withGuestAttributes());
   mds->start();
   std::uint16_t port = mds->port();
   TempDir dir;
@@ -104,7 +104,7 @@ TEST_CASE("server gone: FAILED line with the cause; back: OK line, last-failure 
   INFO("detected after " << std::chrono::duration_cast<Duration>(detected).count() << " ms");
   CHECK(detected <= bound + 500ms);  // slack for a loaded machine
 
-  fake::Options again;
+  fake::Options again = withGuestAttributes();
   again.port = port;
   mds = std::make_unique<fake::FakeMds>(again);
   mds->start();
@@ -124,7 +124,7 @@ TEST_CASE("server gone: FAILED line with the cause; back: OK line, last-failure 
 }
 
 TEST_CASE("guest attributes disabled (403): said once, writes stop", "[agent]") {
-  fake::FakeMds mds;
+  fake::FakeMds mds{withGuestAttributes()};
   mds.addFault(fake::guestAttributesDisabledFault());
   mds.start();
   TempDir dir;

@@ -43,7 +43,7 @@ std::string fastYaml(const TempDir& dir) {
 }  // namespace
 
 TEST_CASE("check --json: OK, FAILED and DEGRADED with exit codes 0, 2, 1", "[cli]") {
-  fake::FakeMds mds;
+  fake::FakeMds mds{withGuestAttributes()};
   mds.start();
   TempDir dir;
   writeFile(dir / "g.yaml", fastYaml(dir));
@@ -97,7 +97,7 @@ TEST_CASE("config validate names every problem with its line; exit 3", "[cli]") 
 }
 
 TEST_CASE("run: SIGTERM stops gracefully with exit 0 within the flush bound", "[cli]") {
-  fake::FakeMds mds;
+  fake::FakeMds mds{withGuestAttributes()};
   mds.start();
   TempDir dir;
   writeFile(dir / "g.yaml", fastYaml(dir));

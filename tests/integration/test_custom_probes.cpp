@@ -98,7 +98,7 @@ std::uint16_t closedPort() {
 }  // namespace
 
 TEST_CASE("custom http: the expected status is OK", "[custom]") {
-  fake::FakeMds mds;
+  fake::FakeMds mds{withGuestAttributes()};
   mds.start();
   Rig rig;
   ProbeResult r = rig.run(httpProbe("http://" + mds.endpoint() + "/_fake/ping"));
@@ -110,7 +110,7 @@ TEST_CASE("custom http: the expected status is OK", "[custom]") {
 }
 
 TEST_CASE("custom http: a host name is resolved on the pool", "[custom]") {
-  fake::FakeMds mds;
+  fake::FakeMds mds{withGuestAttributes()};
   mds.start();
   Rig rig;
   // localhost comes from /etc/hosts: no network.
@@ -120,7 +120,7 @@ TEST_CASE("custom http: a host name is resolved on the pool", "[custom]") {
 }
 
 TEST_CASE("custom http: another status is custom.http_status", "[custom]") {
-  fake::FakeMds mds;
+  fake::FakeMds mds{withGuestAttributes()};
   mds.addFault(fake::statusFault(503, kId));
   mds.start();
   Rig rig;
@@ -152,7 +152,7 @@ TEST_CASE("custom http: a closed port or a hung server is custom.http_unreachabl
   CHECK(refused.message == "GET " + closed + ": connect to 127.0.0.1:" + std::to_string(port) +
                                ": Connection refused");
 
-  fake::FakeMds mds;
+  fake::FakeMds mds{withGuestAttributes()};
   mds.addFault(fake::hangFault(kId));
   mds.start();
   const std::string hung = "http://" + mds.endpoint() + kId;
@@ -165,7 +165,7 @@ TEST_CASE("custom http: a closed port or a hung server is custom.http_unreachabl
 }
 
 TEST_CASE("custom http: https names the TLS handshake when it fails", "[custom]") {
-  fake::FakeMds mds;  // plain HTTP: the handshake cannot succeed
+  fake::FakeMds mds{withGuestAttributes()};  // plain HTTP: the handshake cannot succeed
   mds.start();
   Rig rig;
   ProbeResult r = rig.run(httpProbe("https://" + mds.endpoint() + "/_fake/ping"));
@@ -285,7 +285,7 @@ TEST_CASE("makeProbes: the metadata probe first, then the custom probes in order
 // Needs agent.cpp to build its probes with ProbeDeps (see probe_factory.hpp).
 TEST_CASE("agent: a custom probe is reported as probe-<name> and on the serial console",
           "[custom][agent]") {
-  fake::FakeMds mds;
+  fake::FakeMds mds{withGuestAttributes()};
   mds.start();
   TempDir dir;
   Config config = fastConfig(mds, dir);

@@ -10,8 +10,6 @@
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <functional>
 #include <future>
 #include <regex>
@@ -19,15 +17,7 @@
 #include <thread>
 
 #include "tests/fake_mds/fake_mds.hpp"
-
-#if !defined(_WIN32)
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-extern char** environ;
-#endif
+#include "tests/integration/http_test_client.hpp"
 
 namespace {
 
@@ -36,96 +26,21 @@ namespace beast = boost::beast;
 namespace http = boost::beast::http;
 using boost::system::error_code;
 using guestpulse::fake::FakeMds;
+using guestpulse::testing::Client;
+using guestpulse::testing::Response;
+
+guestpulse::fake::Options withGuestAttributes() {
+  guestpulse::fake::Options options;
+  options.values = guestpulse::fake::guestAttributesEnabled();
+  return options;
+}
 using namespace std::chrono_literals;
 
 constexpr const char* kId = "/computeMetadata/v1/instance/id";
 
-struct Response {
-  error_code ec;
-  http::response<http::string_body> msg;
-
-  int status() const { return static_cast<int>(msg.result_int()); }
-  bool has(std::string_view name) const { return msg.find(name) != msg.end(); }
-  std::string header(std::string_view name) const {
-    auto it = msg.find(name);
-    return it == msg.end() ? std::string() : std::string(it->value());
-  }
-};
-
-// A blocking HTTP/1.1 client over one keep-alive connection. Every step runs the async
-// operation on a private io_context with a tcp_stream deadline, so a misbehaving server
-// fails the test instead of hanging it.
-class Client {
- public:
-  explicit Client(std::uint16_t port, std::chrono::milliseconds timeout = 3s)
-      : stream_(ioc_), timeout_(timeout) {
-    asio::ip::tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), port);
-    connectError_ = run([&](auto done) { stream_.async_connect(endpoint, done); });
-  }
-
-  error_code connectError() const { return connectError_; }
-
-  Response request(http::verb method, const std::string& target, bool flavor = true,
-                   const std::string& body = {},
-                   std::vector<std::pair<std::string, std::string>> headers = {}) {
-    http::request<http::string_body> req{method, target, 11};
-    req.set(http::field::host, "metadata.google.internal");
-    if (flavor) req.set("Metadata-Flavor", "Google");
-    for (const auto& [name, value] : headers) req.set(name, value);
-    if (method == http::verb::put || method == http::verb::post || !body.empty()) {
-      req.body() = body;
-      req.prepare_payload();
-    }
-    Response out;
-    out.ec = run([&](auto done) {
-      http::async_write(stream_, req, [done](error_code ec, std::size_t) { done(ec); });
-    });
-    if (!out.ec) out = read();
-    return out;
-  }
-
-  Response get(const std::string& target, bool flavor = true) {
-    return request(http::verb::get, target, flavor);
-  }
-
-  Response sendRaw(const std::string& bytes) {
-    Response out;
-    out.ec = run([&](auto done) {
-      asio::async_write(stream_, asio::buffer(bytes),
-                        [done](error_code ec, std::size_t) { done(ec); });
-    });
-    if (!out.ec) out = read();
-    return out;
-  }
-
-  Response read() {
-    Response out;
-    out.ec = run([&](auto done) {
-      http::async_read(stream_, buffer_, out.msg, [done](error_code ec, std::size_t) { done(ec); });
-    });
-    return out;
-  }
-
- private:
-  template <class Start>
-  error_code run(Start start) {
-    error_code result = asio::error::would_block;
-    stream_.expires_after(timeout_);
-    start([&result](error_code ec) { result = ec; });
-    ioc_.restart();
-    ioc_.run();
-    return result;
-  }
-
-  asio::io_context ioc_;
-  beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
-  std::chrono::milliseconds timeout_;
-  error_code connectError_;
-};
-
 struct Running {
-  FakeMds mds;
+  // Guest attributes on, as most of these tests use them; a bare FakeMds has them off.
+  FakeMds mds{withGuestAttributes()};
   Running() { mds.start(); }
   Client client(std::chrono::milliseconds timeout = 3s) { return Client(mds.port(), timeout); }
 };
@@ -525,82 +440,3 @@ TEST_CASE("fake-mds stops promptly with requests in flight", "[fake_mds]") {
   CHECK(connectionDropped(waiting.get().ec));
   mds.stop();  // idempotent
 }
-
-TEST_CASE("fake-mds listen address parsing", "[fake_mds]") {
-  using guestpulse::fake::parseListenAddress;
-  CHECK(parseListenAddress("169.254.169.254:80")->port == 80);
-  CHECK(parseListenAddress("[::1]:0")->host == "::1");
-  CHECK_FALSE(parseListenAddress("localhost:80"));
-  CHECK_FALSE(parseListenAddress("127.0.0.1"));
-  CHECK_FALSE(parseListenAddress("127.0.0.1:65536"));
-  CHECK_FALSE(parseListenAddress("::1:80"));
-}
-
-#if defined(FAKE_MDS_BINARY) && !defined(_WIN32)
-namespace {
-
-struct Child {
-  pid_t pid = -1;
-  // Exit code, or -1 if it did not exit within the timeout (then it is killed).
-  int wait(std::chrono::milliseconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    int status = 0;
-    while (waitpid(pid, &status, WNOHANG) == 0) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-        return -1;
-      }
-      std::this_thread::sleep_for(5ms);
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-};
-
-// The child's stderr goes to /dev/null unless `keepStderr`: the bad-argument cases print
-// their (expected) usage errors there.
-Child spawn(std::vector<std::string> args, bool keepStderr = false) {
-  args.insert(args.begin(), FAKE_MDS_BINARY);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  if (!keepStderr) {
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-  }
-  Child child;
-  int rc = posix_spawn(&child.pid, FAKE_MDS_BINARY, &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  REQUIRE(rc == 0);
-  return child;
-}
-
-}  // namespace
-
-TEST_CASE("fake-mds binary writes its port file and exits 0 on SIGTERM", "[fake_mds]") {
-  auto portFile = std::filesystem::temp_directory_path() /
-                  ("fake-mds-test-" + std::to_string(getpid()) + ".port");
-  std::filesystem::remove(portFile);
-  Child child =
-      spawn({"--listen", "127.0.0.1:0", "--port-file", portFile.string(), "--quiet"}, true);
-  // Polling for the file is the readiness protocol scripts use too.
-  auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (!std::filesystem::exists(portFile) && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(5ms);
-  }
-  int port = 0;
-  std::ifstream(portFile) >> port;
-  std::filesystem::remove(portFile);
-  REQUIRE(port > 0);
-  Client c(static_cast<std::uint16_t>(port));
-  CHECK(c.get(kId).status() == 200);
-  kill(child.pid, SIGTERM);
-  CHECK(child.wait(3s) == 0);
-}
-
-TEST_CASE("fake-mds binary exits 2 on bad arguments", "[fake_mds]") {
-  CHECK(spawn({"--listen", "localhost:80"}).wait(3s) == 2);
-  CHECK(spawn({"--no-such-flag"}).wait(3s) == 2);
-}
-#endif

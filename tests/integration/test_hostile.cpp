@@ -295,7 +295,7 @@ TEST_CASE("exec: what a command started does not outlive the agent, stopped or k
 
 TEST_CASE("failed guest-attribute writes: the first failure and the recovery are logged once",
           "[hostile]") {
-  fake::FakeMds mds;
+  fake::FakeMds mds{withGuestAttributes()};
   mds.start();
   // Three failed PUTs (500), whatever key they carry; then the server takes them again.
   mds.addFault(fake::statusFault(500, "/computeMetadata/v1/instance/guest-attributes/", 3));

@@ -62,7 +62,7 @@ struct MtlsWorld {
     writeSecret(dir / "server.crt", server.certPem);
     writeSecret(dir / "server.key", server.keyPem);
     writeSecret(dir / "client-ca.crt", clientCa.certPem());
-    fake::Options options;
+    fake::Options options = withGuestAttributes();
     options.https = fake::HttpsOptions{{"127.0.0.1", 0},
                                        (dir / "server.crt").string(),
                                        (dir / "server.key").string(),

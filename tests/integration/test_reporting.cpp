@@ -47,7 +47,7 @@ std::size_t countOf(const std::string& haystack, const std::string& needle) {
 
 TEST_CASE("kill -9 during an outage, restart: the failure record is still delivered",
           "[reporting]") {
-  fake::FakeMds mds;
+  fake::FakeMds mds{withGuestAttributes()};
   mds.start();
   TempDir dir;
   writeFile(dir / "g.yaml", yamlFor(dir, (dir / "serial.log").string()));
@@ -105,7 +105,7 @@ TEST_CASE("kill -9 during an outage, restart: the failure record is still delive
 }
 
 TEST_CASE("a serial FIFO nobody reads does not delay guest attributes or the stop", "[reporting]") {
-  fake::FakeMds mds;
+  fake::FakeMds mds{withGuestAttributes()};
   mds.start();
   TempDir dir;
   std::string fifo = (dir / "ttyS0-fifo").string();
@@ -138,7 +138,7 @@ TEST_CASE("a serial FIFO nobody reads does not delay guest attributes or the sto
 }
 
 TEST_CASE("SIGHUP with an invalid file keeps the agent running on the old config", "[reporting]") {
-  fake::FakeMds mds;
+  fake::FakeMds mds{withGuestAttributes()};
   mds.start();
   TempDir dir;
   writeFile(dir / "g.yaml", yamlFor(dir, (dir / "serial.log").string()));
@@ -169,7 +169,7 @@ TEST_CASE("SIGHUP with an invalid file keeps the agent running on the old config
 }
 
 TEST_CASE("metrics: the running agent serves its counters on /metrics", "[reporting]") {
-  fake::FakeMds mds;
+  fake::FakeMds mds{withGuestAttributes()};
   mds.start();
   TempDir dir;
   // A port that was free a moment ago; the agent binds it itself.

@@ -73,7 +73,7 @@ std::size_t count(const std::string& text, const std::string& needle) {
 }
 
 struct Workload {
-  fake::FakeMds mds;
+  fake::FakeMds mds{withGuestAttributes()};
   TempDir dir;
   TestCa root = TestCa::create("Workload Root");
 

@@ -108,3 +108,18 @@ TEST_CASE("last-failure text has the contract's shape", "[health]") {
       record.toAttribute() ==
       "2026-11-22T22:00:00Z metadata net.timeout: connect to 169.254.169.254:80: timeout after 2s");
 }
+
+TEST_CASE("health: the STATUS= summary names the worst probe and its cause", "[health]") {
+  HealthModel model;
+  model.addProbe("app");
+  model.addProbe("metadata");
+  CHECK(statusSummary(model) == "OK");
+  Timestamp t{};
+  model.update("app", ProbeResult::degraded("custom.tcp_timeout", "slow", "fix"), t);
+  CHECK(statusSummary(model) == "DEGRADED: app custom.tcp_timeout");
+  model.update("metadata", ProbeResult::failed("net.connection_refused", "refused", "fix"), t);
+  CHECK(statusSummary(model) == "FAILED: metadata net.connection_refused");
+  model.update("metadata", ProbeResult::ok(), t);
+  model.update("app", ProbeResult::ok(), t);
+  CHECK(statusSummary(model) == "OK");
+}
