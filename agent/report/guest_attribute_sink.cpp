@@ -242,7 +242,14 @@ asio::awaitable<void> GuestAttributeSink::run() {
       continue;
     }
     WriteOutcome outcome = co_await send(action.key, action.value);
-    if (writer_.onOutcome(action.key, action.value, outcome, SteadyClock::now())) {
+    const std::uint64_t droppedBefore = writer_.counters().dropped;
+    bool disabledChanged = writer_.onOutcome(action.key, action.value, outcome, SteadyClock::now());
+    if (outcome == WriteOutcome::Retry && writer_.counters().dropped > droppedBefore)
+      log->error(
+          "guest attribute {}=\"{}\" dropped: its write failed at least {} times while the "
+          "server took other values",
+          action.key, quoteOutside(action.value), AttributeWriter::kMaxValueStrikes + 1);
+    if (disabledChanged) {
       if (writer_.disabled()) {
         log->warn(
             "guest attributes are disabled on this VM (HTTP 403); not writing them. Enable "
