@@ -64,6 +64,11 @@ void HostileServer::set(Hostility mode, std::string prefix) {
   prefix_ = std::move(prefix);
 }
 
+std::size_t HostileServer::count(const std::string& methodAndTarget) const {
+  std::lock_guard lock(mutex_);
+  return static_cast<std::size_t>(std::count(seen_.begin(), seen_.end(), methodAndTarget));
+}
+
 std::string HostileServer::endpoint() const { return "127.0.0.1:" + std::to_string(port_); }
 
 void HostileServer::acceptLoop() {
@@ -89,13 +94,16 @@ void HostileServer::serve(int fd) {
     request.append(buffer, static_cast<std::size_t>(n));
   }
   ++requests_;
-  std::string target;
-  if (auto sp = request.find(' '); sp != std::string::npos)
+  std::string method, target;
+  if (auto sp = request.find(' '); sp != std::string::npos) {
+    method = request.substr(0, sp);
     target = request.substr(sp + 1, request.find(' ', sp + 1) - sp - 1);
+  }
   Hostility mode;
   {
     std::lock_guard lock(mutex_);
     mode = target.rfind(prefix_, 0) == 0 ? mode_ : Hostility::None;
+    if (seen_.size() < 100000) seen_.push_back(method + " " + target);
   }
   if (mode != Hostility::None) ++hostile_;
   const std::string flavor = "HTTP/1.1 200 OK\r\nMetadata-Flavor: Google\r\n";
@@ -142,6 +150,11 @@ void HostileServer::serve(int fd) {
       sendAll(fd,
               "HTTP/1.1 301 Moved Permanently\r\nMetadata-Flavor: Google\r\nLocation: "
               "http://198.51.100.7/computeMetadata/v1/instance/id\r\nContent-Length: 0\r\n\r\n");
+      break;
+    case Hostility::ServerError:
+      sendAll(fd,
+              "HTTP/1.1 500 Internal Server Error\r\nMetadata-Flavor: Google\r\n"
+              "Content-Length: 0\r\nConnection: close\r\n\r\n");
       break;
     case Hostility::BigMessage: {
       std::string body = "\x1b]0;owned\x07\x1b[2J" + std::string(50000, 'm');

@@ -25,6 +25,7 @@ enum class Hostility {
   MidBodyClose,    // chunked, one chunk, then close
   Redirect,        // 301 with a Location (Metadata-Flavor: Google, so it is the server)
   BigMessage,      // 412 with a 50 KB body holding terminal escapes
+  ServerError,     // 500 (Metadata-Flavor: Google): the server itself fails the request
 };
 
 class HostileServer {
@@ -36,6 +37,8 @@ class HostileServer {
   std::string endpoint() const;  // "127.0.0.1:PORT"
   std::uint64_t requests() const { return requests_; }
   std::uint64_t hostileAnswers() const { return hostile_; }
+  // How many requests had this method and target, e.g. "PUT /computeMetadata/v1/...".
+  std::size_t count(const std::string& methodAndTarget) const;
 
  private:
   void acceptLoop();
@@ -49,7 +52,8 @@ class HostileServer {
   mutable std::mutex mutex_;
   Hostility mode_ = Hostility::None;
   std::string prefix_;
-  std::vector<int> open_;  // connections, closed at stop
+  std::vector<int> open_;          // connections, closed at stop
+  std::vector<std::string> seen_;  // "METHOD TARGET" of each request, the first 100 000
   std::vector<std::thread> threads_;
   std::thread acceptor_;
 };

@@ -258,6 +258,40 @@ TEST_CASE("the restored guest-attribute queue is bounded and holds only the agen
   CHECK(readFile(options.persistPath).find("instance/attributes") == std::string::npos);
 }
 
+TEST_CASE("a guest attribute the server keeps failing holds up no other, and is dropped",
+          "[hostile]") {
+  // The server fails every write of `status` and takes every other key.
+  const std::string attributes = "/computeMetadata/v1/instance/guest-attributes/guestpulse/";
+  HostileServer server;
+  server.set(Hostility::ServerError, attributes + "status");
+  TempDir dir;
+  RunningAgent running(hostileConfig(server, dir));
+  // status goes first and fails; the probe's value and the heartbeat still go out, within
+  // one failure spacing (12 s).
+  CHECK(eventually(
+      [&] {
+        return server.count("PUT " + attributes + "probe-metadata") >= 1 &&
+               server.count("PUT " + attributes + "heartbeat") >= 1;
+      },
+      20s));
+  CHECK(server.count("PUT " + attributes + "status") >= 1);
+  // Heartbeats (every 10 s) are delivered between its failures: three strikes and it is
+  // dropped.
+  bool dropped = eventually(
+      [&] {
+        return server.count("PUT " + attributes + "status") >=
+               1 + AttributeWriter::kMaxValueStrikes;
+      },
+      90s);
+  CHECK(dropped);
+  std::this_thread::sleep_for(2s);
+  running.stop();
+  const auto& counters = running.agent().guestAttributes()->counters();
+  CHECK(counters.dropped == 1);
+  CHECK(running.agent().guestAttributes()->queue().pending().count("status") == 0);
+  CHECK(server.count("PUT " + attributes + "heartbeat") >= 3);
+}
+
 namespace {
 
 std::string execYaml(const TempDir& dir, const std::string& pidFile) {
