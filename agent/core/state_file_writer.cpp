@@ -47,7 +47,9 @@ StateFileWriter::~StateFileWriter() {
 void StateFileWriter::write(const std::string& path, std::string content, bool durable) {
   {
     std::lock_guard lock(mutex_);
-    Pending& p = pending_[path];
+    auto [it, added] = pending_.try_emplace(path);
+    Pending& p = it->second;
+    if (added) p.order = nextOrder_++;
     p.content = std::move(content);
     p.durable = p.durable || durable;  // a durable write still pending stays durable
     p.failed = false;                  // new content: try at once
@@ -100,14 +102,12 @@ bool StateFileWriter::attempt(const std::string& path, const Pending& pending) {
 void StateFileWriter::loop() {
   std::unique_lock lock(mutex_);
   for (;;) {
-    // The first file whose latest content has not failed yet goes now; failed ones wait
-    // for the retry period (or for newer content).
+    // The file asked for first whose latest content has not failed yet goes now; failed
+    // ones wait for the retry period (or for newer content).
     auto ready = pending_.end();
     for (auto it = pending_.begin(); it != pending_.end(); ++it)
-      if (!it->second.failed) {
+      if (!it->second.failed && (ready == pending_.end() || it->second.order < ready->second.order))
         ready = it;
-        break;
-      }
     if (ready == pending_.end()) {
       if (stopping_) return;
       idle_.notify_all();

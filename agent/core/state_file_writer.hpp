@@ -5,6 +5,10 @@
 // Contract:
 //  - write() never blocks on the disk: it records the content and wakes the thread. The
 //    latest content of a file wins; an older one not yet written is skipped;
+//  - files are written in the order they were asked for: a file already waiting keeps
+//    its place when newer content arrives. So when a file is on disk, every file asked
+//    for before it is too (health.json before the guest-attribute queue that names the
+//    same failure), and a kill at any moment leaves a consistent pair;
 //  - a write that fails is tried again every `retry` with the latest content, until it
 //    succeeds: when space returns, the file is rewritten without waiting for a change;
 //  - each file's trouble is said once per episode: one WARN at the first failure (the
@@ -68,7 +72,8 @@ class StateFileWriter {
   struct Pending {
     std::string content;
     bool durable = false;
-    bool failed = false;  // the last attempt at this content failed: wait `retry`
+    bool failed = false;      // the last attempt at this content failed: wait `retry`
+    std::uint64_t order = 0;  // when the file was first asked for while not pending
   };
   void loop();
   // Writes one file outside the lock; returns true on success.
@@ -83,6 +88,7 @@ class StateFileWriter {
   StateFileEpisodes episodes_;
   std::uint64_t written_ = 0;
   std::uint64_t failures_ = 0;
+  std::uint64_t nextOrder_ = 0;
   bool busy_ = false;
   bool stopping_ = false;
   std::thread thread_;
