@@ -14,6 +14,7 @@
 #include <type_traits>
 
 #include "config/config.hpp"
+#include "config/yaml_guard.hpp"
 
 namespace guestpulse {
 namespace {
@@ -351,59 +352,6 @@ void readConfig(ParseContext& ctx, const YAML::Node& doc, Config& config) {
   root.section("log", {"level"}).string("level", config.log.level);
 }
 
-// yaml-cpp parses nested collections by recursion, one stack frame set per level; a
-// hostile or broken file 100 000 levels deep would end the process instead of being a
-// problem. A guestpulse config nests five levels at most, so anything past these limits
-// is named before yaml-cpp sees it.
-constexpr int kMaxFlowDepth = 32;        // [ [ { ... } ] ]
-constexpr std::size_t kMaxIndent = 256;  // columns of block indentation ("- " counts too)
-
-std::optional<ConfigProblem> nestingProblem(std::string_view text) {
-  int depth = 0, line = 1;
-  char quote = 0;
-  bool comment = false, lineStart = true;
-  std::size_t indent = 0;
-  for (char c : text) {
-    if (c == '\n') {
-      ++line;
-      comment = false;
-      lineStart = true;
-      indent = 0;
-      quote = 0;  // counting the brackets of a quote that spans lines errs on the safe side
-      continue;
-    }
-    if (lineStart) {
-      if (c == ' ' || c == '-' || c == '\t') {
-        if (++indent > kMaxIndent)
-          return ConfigProblem{"", line,
-                               "nested deeper than " + std::to_string(kMaxIndent) +
-                                   " columns of indentation; a guestpulse config "
-                                   "nests five levels at most"};
-        continue;
-      }
-      lineStart = false;
-    }
-    if (comment) continue;
-    if (quote) {
-      if (c == quote) quote = 0;
-      continue;
-    }
-    if (c == '#') {
-      comment = true;
-    } else if (c == '"' || c == '\'') {
-      quote = c;
-    } else if (c == '[' || c == '{') {
-      if (++depth > kMaxFlowDepth)
-        return ConfigProblem{"", line,
-                             "brackets nested deeper than " + std::to_string(kMaxFlowDepth) +
-                                 " levels; a guestpulse config nests five levels at most"};
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
-  }
-  return std::nullopt;
-}
-
 bool isAtOrUnder(const std::string& path, const std::string& prefix) {
   if (path.compare(0, prefix.size(), prefix) != 0) return false;
   return path.size() == prefix.size() || path[prefix.size()] == '.' || path[prefix.size()] == '[';
@@ -415,17 +363,20 @@ ConfigLoadResult parseConfig(const std::string& yamlText) {
   ConfigLoadResult result;
   ParseContext ctx;
   Config config;
-  if (auto tooDeep = nestingProblem(yamlText)) {
+  if (auto tooDeep = yamlNestingProblem(yamlText)) {
     result.problems.push_back(std::move(*tooDeep));
     return result;
   }
   try {
-    const std::vector<YAML::Node> docs = YAML::LoadAll(yamlText);
-    if (docs.size() > 1) {
-      ctx.report("", lineOf(docs[1]), "more than one YAML document ('---'); a config is one",
-                 false);
+    YamlDocuments documents = scanYamlDocuments(yamlText);
+    if (documents.stuck) {
+      result.problems.push_back(std::move(*documents.stuck));
+      return result;
     }
-    readConfig(ctx, docs.empty() ? YAML::Node() : docs.front(), config);
+    if (documents.secondLine)
+      ctx.report("", *documents.secondLine, "more than one YAML document ('---'); a config is one",
+                 false);
+    readConfig(ctx, YAML::Load(yamlText), config);
   } catch (const YAML::Exception& e) {
     result.problems.push_back(
         {"", e.mark.is_null() ? 0 : e.mark.line + 1, "YAML syntax error: " + e.msg});

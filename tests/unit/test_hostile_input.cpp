@@ -173,6 +173,36 @@ TEST_CASE("a config nested 100 000 levels deep is named as such, not a crash", "
   CHECK(quoted.problems[0].path == "log.level");
 }
 
+TEST_CASE("a config yaml-cpp's document loop would never finish is a syntax error", "[hostile]") {
+  // Found by fuzz_config: a lone ',' made LoadAll add empty documents until memory ran out
+  // (past 1 GiB within seconds). Each of these must end, at once, with a problem.
+  struct Case {
+    std::string text;
+    int line;
+  };
+  for (const Case& c : std::vector<Case>{{",", 1},
+                                         {", ,\n", 1},
+                                         {"--- ,\n", 1},
+                                         {"log: {level: info}\n---\n,\n", 3},
+                                         {"# comment\n\n  ,\n", 3}}) {
+    INFO(c.text);
+    ConfigLoadResult loaded = parseConfig(c.text);
+    CHECK_FALSE(loaded.config);
+    REQUIRE(loaded.problems.size() == 1);
+    CHECK(loaded.problems[0].line == c.line);
+    CHECK_THAT(loaded.problems[0].message,
+               Catch::StartsWith("YAML syntax error: ',' cannot start a value"));
+  }
+  // Still as before: a second document is a problem at its line; an empty file is the
+  // defaults.
+  ConfigLoadResult two = parseConfig("log: {level: info}\n---\nlog: {level: warn}\n");
+  REQUIRE(two.problems.size() == 1);
+  CHECK(two.problems[0].line == 3);
+  CHECK_THAT(two.problems[0].message, Catch::Contains("more than one YAML document"));
+  CHECK(parseConfig("").config);
+  CHECK(parseConfig("# only a comment\n").config);
+}
+
 TEST_CASE("a too-large body, a mid-body close and a redirect are each named", "[hostile]") {
   MetadataCallContext ctx{"169.254.169.254:80", "GET instance/id"};
   ProbeResult big =
