@@ -44,7 +44,7 @@ for target in "${targets[@]}"; do
     echo "fuzz: $target FAILED; its log: $build/logs/$target.log" >&2
     grep -E "ERROR|SUMMARY|Test unit written" "$build/logs/$target.log" | head -5 >&2 || true
   fi
-  done_line=$(grep -E "^#[0-9]+ +DONE" "$build/logs/$target.log" | tail -1 || true)
+  done_line=$(grep -E "^#[0-9]+[[:space:]]+DONE" "$build/logs/$target.log" | tail -1 || true)
   execs=$(grep -Eo "stat::number_of_executed_units: [0-9]+" "$build/logs/$target.log" | grep -Eo "[0-9]+$" || echo "?")
   cov=$(echo "$done_line" | grep -Eo "cov: [0-9]+" || echo "cov: ?")
   ft=$(echo "$done_line" | grep -Eo "ft: [0-9]+" || echo "ft: ?")
