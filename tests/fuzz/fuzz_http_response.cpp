@@ -43,8 +43,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FuzzStream client(io);
   boost::beast::test::stream server(io);
   client.connect(server);
-  server.append(std::string_view(reinterpret_cast<const char*>(data), size));
-  server.close();  // the peer closes after what it sent
+  // What the client reads is its own input: the answer, then end of stream (the peer
+  // closes after what it sent). The request it writes lands in the server's input.
+  client.append(std::string_view(reinterpret_cast<const char*>(data), size));
+  client.close_remote();
   HttpRequest request;
   request.host = "169.254.169.254";
   request.target = "/computeMetadata/v1/instance/gce-workload-certificates/config-status";

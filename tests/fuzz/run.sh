@@ -36,8 +36,11 @@ for target in "${targets[@]}"; do
   seeds="$root/tests/fuzz/corpus/$target"
   work="$build/corpus/$target"
   mkdir -p "$work"
-  # -rss_limit_mb and -timeout make a memory blow-up or a hang a finding too.
-  if ! "$build/tests/fuzz/$target" "$work" "$seeds" -max_total_time="$seconds" \
+  # -rss_limit_mb and -timeout make a memory blow-up or a hang a finding too; -malloc_limit_mb
+  # catches one huge allocation with its stack. The outer timeout is a guard: libFuzzer's
+  # out-of-memory report can itself hang under ASan (seen here: 40 minutes at 1 GiB).
+  if ! timeout --kill-after=10 $((seconds + 120)) \
+      "$build/tests/fuzz/$target" "$work" "$seeds" -max_total_time="$seconds" -malloc_limit_mb=512 \
       -rss_limit_mb=1024 -timeout=10 -max_len=65536 -print_final_stats=1 \
       -artifact_prefix="$build/artifacts/$target-" >"$build/logs/$target.log" 2>&1; then
     status=1
