@@ -20,9 +20,9 @@ std::int64_t epochSeconds(WallTime t) {
 }
 
 // Seconds since 1970 read back from a file, as a wall time when it is one: from 1970 to
-// the end of year 9999. Anything else did not come from this agent, and converting it to
-// the clock's nanoseconds could overflow.
-constexpr std::int64_t kLatestEpochSeconds = 253402300799;  // 9999-12-31T23:59:59Z
+// the end of 2199. Anything else did not come from this agent, and the clock counts
+// nanoseconds in 64 bits, which ends in April 2262: converting more would overflow.
+constexpr std::int64_t kLatestEpochSeconds = 7258118399;  // 2199-12-31T23:59:59Z
 std::optional<WallTime> wallFromEpochSeconds(const json::value* v) {
   if (!v || !v->is_int64() || v->as_int64() < 0 || v->as_int64() > kLatestEpochSeconds)
     return std::nullopt;
