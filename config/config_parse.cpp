@@ -240,6 +240,12 @@ void readCommand(const MapReader& r, std::vector<std::string>& out) {
 CustomProbeConfig readCustomProbe(ParseContext& ctx, const YAML::Node& node,
                                   const std::string& path, int line) {
   CustomProbeConfig probe;
+  // MapReader keeps the defaults for an empty section; an empty list item ("-" and
+  // nothing after it) is not a probe with default settings, it is a mistake.
+  if (!node.IsDefined() || node.IsNull()) {
+    ctx.report(path, line, "an empty list item; a custom probe is a mapping with name and type");
+    return probe;
+  }
   MapReader r(ctx, node, path, line, kProbeKeys);
   r.string("name", probe.name);
   std::optional<CustomProbeKind> kind;

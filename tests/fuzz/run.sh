@@ -31,6 +31,10 @@ cmake --build "$build" -j "$jobs" --target "${targets[@]}"
 echo "fuzz: built ${#targets[@]} fuzzers in $(($(date +%s) - start)) s"
 
 mkdir -p "$build/artifacts" "$build/logs"
+# Reports name functions and lines when a symbolizer is there (Debian's llvm-symbolizer).
+if [[ -z ${ASAN_SYMBOLIZER_PATH:-} ]] && command -v llvm-symbolizer >/dev/null; then
+  export ASAN_SYMBOLIZER_PATH=$(command -v llvm-symbolizer)
+fi
 status=0
 for target in "${targets[@]}"; do
   seeds="$root/tests/fuzz/corpus/$target"

@@ -203,6 +203,21 @@ TEST_CASE("a config yaml-cpp's document loop would never finish is a syntax erro
   CHECK(parseConfig("# only a comment\n").config);
 }
 
+TEST_CASE("an empty custom probe list item is a problem, not a nameless probe", "[hostile]") {
+  // Found by fuzz_config's round trip: "-" with nothing after it was read as a probe
+  // with every field empty, and accepted.
+  for (const char* text : {"probes:\n  custom:\n    -\n", "probes: {custom: [~]}\n",
+                           "probes:\n  custom:\n    - {name: a, type: tcp, address: "
+                           "\"h:1\"}\n    - # nothing here\n"}) {
+    INFO(text);
+    ConfigLoadResult loaded = parseConfig(text);
+    CHECK_FALSE(loaded.config);
+    REQUIRE(loaded.problems.size() == 1);
+    CHECK_THAT(loaded.problems[0].path, Catch::StartsWith("probes.custom["));
+    CHECK_THAT(loaded.problems[0].message, Catch::Contains("an empty list item"));
+  }
+}
+
 TEST_CASE("a too-large body, a mid-body close and a redirect are each named", "[hostile]") {
   MetadataCallContext ctx{"169.254.169.254:80", "GET instance/id"};
   ProbeResult big =
