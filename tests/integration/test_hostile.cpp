@@ -23,6 +23,15 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// Under ASan or TSan the resident size holds shadow memory and the allocator's quarantine
+// of freed blocks (up to 256 MiB), so it says nothing about what the agent keeps: the
+// RSS bounds are checked in the plain builds only.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kRssMeaningful = false;
+#else
+constexpr bool kRssMeaningful = true;
+#endif
+
 long rssKb(int pid = 0) {
   std::string status =
       readFile("/proc/" + (pid ? std::to_string(pid) : std::string("self")) + "/status");
@@ -114,7 +123,10 @@ TEST_CASE("hostile server: every misbehaviour is named, bounded, and recovered f
   INFO("RSS before " << before << " kB, peak " << peak << " kB");
   // A 200 MiB body, 100 KiB headers: none of it is held. The test process's own RSS
   // (agent in process) grows by little.
-  CHECK(peak - before < 30 * 1024);
+  if (kRssMeaningful)
+    CHECK(peak - before < 30 * 1024);
+  else
+    WARN("RSS not checked under a sanitizer: grew by " << (peak - before) << " kB");
 }
 
 TEST_CASE(
@@ -249,7 +261,7 @@ TEST_CASE("the restored guest-attribute queue is bounded and holds only the agen
     CHECK(sink.queue().size() == 0);
   }
   CHECK(std::chrono::steady_clock::now() - start < 1s);
-  CHECK(rssKb() - before < 20 * 1024);
+  if (kRssMeaningful) CHECK(rssKb() - before < 20 * 1024);
 
   boost::json::object pending{{"status", "FAILED"},
                               {"../../../instance/attributes/x", "v"},
