@@ -42,7 +42,10 @@ Agent::Agent(asio::io_context& io, Config config, AgentOptions options)
       heartbeatTimer_(io) {
   metadata_ = makeMetadataClient(config_, *http_, random_);
   inspector_ = platform::makeInspector();
-  probes_ = makeProbes(config_, ProbeDeps{*metadata_, *http_, *pool_, inspector_});
+  ProbeDeps deps{*metadata_, *http_, *pool_, inspector_};
+  if (!options_.selfExecutable.empty())
+    deps.child = ChildProbeSpec{options_.selfExecutable, options_.configPath};
+  probes_ = makeProbes(config_, deps);
   for (const auto& probe : probes_) health_.addProbe(probe->name());
   restoreState();
 

@@ -41,6 +41,8 @@ struct AgentOptions {
   Duration flushBound = std::chrono::seconds(5);
   Duration initialStagger = std::chrono::milliseconds(500);  // max random delay before first cycle
   std::string configPath;                                    // for reload; empty = defaults only
+  // This program, to run TLS probes in a child of it ("" = run them in this process).
+  std::string selfExecutable;
 };
 
 class Agent {

@@ -9,6 +9,7 @@
 
 #include "agent/app/agent.hpp"
 #include "agent/app/check.hpp"
+#include "agent/app/internal_probe.hpp"
 #include "agent/core/logging.hpp"
 #include "config/config.hpp"
 #include "platform/paths.hpp"
@@ -72,6 +73,7 @@ int commandRun(const std::string& configPath) {
       boost::asio::io_context io(1);
       AgentOptions options;
       options.configPath = usedPath;
+      options.selfExecutable = platform::currentExecutable();
       Agent agent(io, *config, options);
       // The service manager's requests (signals; the Windows SCM) arrive on the loop.
       std::unique_ptr<platform::ServiceEvents> events;
@@ -122,6 +124,22 @@ int commandCheck(const std::string& configPath, bool json) {
   } catch (const std::exception& e) {
     std::cerr << "guestpulse check: " << e.what() << "\n";
     return kExitUsage;
+  }
+}
+
+int commandInternalProbe(const std::string& configPath, const std::string& name,
+                         bool alreadyFailing) {
+  std::string usedPath;
+  auto config = loadConfigOrReport(configPath, usedPath);
+  if (!config) return kExitUsage;
+  // stdout carries the result; the parent keeps only its last line.
+  setLogLevel("off");
+  platform::ignoreBrokenPipe();
+  try {
+    return runInternalProbe(*config, name, alreadyFailing);
+  } catch (const std::exception& e) {
+    std::cerr << "guestpulse internal probe: " << e.what() << "\n";
+    return 1;
   }
 }
 
@@ -177,6 +195,17 @@ int main(int argc, char** argv) {
     serviceUninstall = true;
   });
 
+  // The child side of TLS probes run in a process of their own; not for operators.
+  auto* internal = app.add_subcommand("internal", "");
+  internal->group("");  // hidden from --help
+  internal->require_subcommand(1);
+  std::string internalProbe;
+  bool alreadyFailing = false;
+  auto* probe = internal->add_subcommand("probe", "run one probe once, print its result as JSON");
+  probe->add_option("name", internalProbe, "probe name")->required();
+  probe->add_option("-c,--config", configPath, "config file");
+  probe->add_flag("--already-failing", alreadyFailing, "spend one attempt, not the retry budget");
+
   app.add_subcommand("version", "print the version");
 
   try {
@@ -190,6 +219,7 @@ int main(int argc, char** argv) {
   if (*check) return commandCheck(configPath, json);
   if (*validate) return commandValidate(configPath);
   if (serviceInstall || serviceUninstall) return commandService(serviceInstall, configPath);
+  if (*probe) return commandInternalProbe(configPath, internalProbe, alreadyFailing);
   if (*show) {
     std::string usedPath;
     auto config = loadConfigOrReport(configPath, usedPath);

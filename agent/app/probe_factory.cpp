@@ -49,6 +49,7 @@ std::unique_ptr<Probe> makeMdsMtlsProbe(const Config& config, const ProbeDeps& d
   options.serverName = config.metadata.hostname;
   options.timeout = config.metadata.timeout;
   options.retry = deps.metadata.retrySettings();
+  options.child = deps.child;
   return std::make_unique<MdsMtlsProbe>(deps.http, deps.pool, options);
 }
 

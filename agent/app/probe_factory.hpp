@@ -8,6 +8,7 @@
 
 #include "agent/core/random.hpp"
 #include "agent/core/retry_policy.hpp"
+#include "agent/probes/probe_in_child.hpp"
 #include "config/config.hpp"
 
 namespace guestpulse {
@@ -28,6 +29,9 @@ struct ProbeDeps {
   // The metadata probe's evidence; null = HTTP only. Shared: a pool job abandoned at its
   // deadline may still be using it.
   std::shared_ptr<platform::Inspector> inspector;
+  // Set in the daemon: TLS probes run in a child of this program (probe_in_child.hpp).
+  // Empty in `check`, in the child itself and in tests that run the agent in-process.
+  ChildProbeSpec child;
 };
 
 std::vector<std::unique_ptr<Probe>> makeProbes(const Config& config, const ProbeDeps& deps);
