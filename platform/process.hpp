@@ -1,6 +1,8 @@
 #pragma once
 // Process-wide setup and facts about how the process was started.
 
+#include <chrono>
+#include <optional>
 #include <string>
 
 namespace guestpulse::platform {
@@ -11,5 +13,7 @@ void ignoreBrokenPipe();
 bool stdoutIsTerminal();
 // The absolute path of the running program ("" when it cannot be told).
 std::string currentExecutable();
+// How long the machine has been up (suspended time included); nullopt if unknown.
+std::optional<std::chrono::milliseconds> timeSinceBoot();
 
 }  // namespace guestpulse::platform
