@@ -335,6 +335,8 @@ probes:
     enabled: false
   mds_mtls:
     enabled: false
+  service_proxy:
+    enabled: false
 report:
   guest_attributes:
     enabled: true

@@ -28,8 +28,8 @@ void writeFile(const std::filesystem::path& path, const std::string& content);
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 
 // A config for fast tests against `mds`: 1 s interval, short timeouts and backoff, serial
-// to a file in `dir`, state in `dir`; the metadata probe only (workload_certs and
-// mds_mtls off).
+// to a file in `dir`, state in `dir`; the metadata probe only (workload_certs, mds_mtls
+// and service_proxy off).
 Config fastConfig(const fake::FakeMds& mds, const TempDir& dir);
 
 // The agent running on its own thread. Only observe it through the fake server and
