@@ -41,6 +41,9 @@ struct AgentOptions {
   Duration flushBound = std::chrono::seconds(5);
   Duration initialStagger = std::chrono::milliseconds(500);  // max random delay before first cycle
   std::string configPath;                                    // for reload; empty = defaults only
+  // The host evidence of the probes; null = this OS's inspector. Tests give one reading
+  // fake tools.
+  std::shared_ptr<platform::Inspector> inspector;
 };
 
 class Agent {
