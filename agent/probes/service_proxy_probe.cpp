@@ -37,6 +37,14 @@ HostPort splitHostPort(const std::string& text) {
   return out;
 }
 
+HttpRequest adminRequest(const HostPort& admin, std::string target) {
+  HttpRequest request;
+  request.host = admin.host;
+  request.port = admin.port;
+  request.target = std::move(target);
+  return request;
+}
+
 }  // namespace
 
 ServiceProxyProbe::ServiceProxyProbe(MetadataClient& metadata, HttpClient& http, BlockingPool& pool,
@@ -63,7 +71,6 @@ Duration ServiceProxyProbe::deadline() const {
 }
 
 asio::awaitable<ProbeResult> ServiceProxyProbe::run(ProbeRunContext context) {
-  // Named locals, never temporaries inside a co_await expression (GCC 12).
   const int attempts = context.alreadyFailing ? 1 : 0;
   const HostPort admin = splitHostPort(options_.envoyAdmin);
   const HostPort controlPlane = splitHostPort(options_.controlPlane);
@@ -80,54 +87,57 @@ asio::awaitable<ProbeResult> ServiceProxyProbe::run(ProbeRunContext context) {
   facts.now = wallClock_();
   facts.uptime = uptime_();
 
-  auto metadataGet = [&](std::string path) -> asio::awaitable<MetadataResult> {
-    MetadataResult result = co_await metadata_.get(std::move(path), attempts);
-    co_return result;
-  };
-  auto adminGet = [&](std::string target, Duration timeout) -> asio::awaitable<HttpResult> {
-    HttpRequest request;
-    request.host = admin.host;
-    request.port = admin.port;
-    request.target = std::move(target);
-    HttpResult result = co_await http_.request(request, timeout);
-    co_return result;
-  };
-
   for (;;) {
     ServiceProxyAssessment assessment = assessServiceProxy(facts);
+    // The metadata path, or the admin target, of this step.
+    std::string path;
+    std::optional<MetadataResult>* answer = nullptr;
     switch (assessment.next) {
       case ServiceProxyStep::Attribute:
-        facts.attribute = co_await metadataGet(kServiceProxyAttribute);
+        path = kServiceProxyAttribute;
+        answer = &facts.attribute;
         break;
       case ServiceProxyStep::BootstrapStatus:
-        facts.bootstrapStatus =
-            co_await metadataGet(serviceProxyGuestAttribute("bootstrap-status"));
+        path = serviceProxyGuestAttribute("bootstrap-status");
+        answer = &facts.bootstrapStatus;
         break;
       case ServiceProxyStep::BootstrapFailure:
-        facts.bootstrapFailure =
-            co_await metadataGet(serviceProxyGuestAttribute("bootstrap-last-failure"));
+        path = serviceProxyGuestAttribute("bootstrap-last-failure");
+        answer = &facts.bootstrapFailure;
         break;
       case ServiceProxyStep::Heartbeat:
-        facts.heartbeat = co_await metadataGet(serviceProxyGuestAttribute("agent-heartbeat"));
+        path = serviceProxyGuestAttribute("agent-heartbeat");
+        answer = &facts.heartbeat;
         break;
       case ServiceProxyStep::AgentFailure:
-        facts.agentFailure = co_await metadataGet(serviceProxyGuestAttribute("agent-last-failure"));
+        path = serviceProxyGuestAttribute("agent-last-failure");
+        answer = &facts.agentFailure;
         break;
       case ServiceProxyStep::Scopes:
-        facts.scopes = co_await metadataGet(kDefaultScopes);
+        path = kDefaultScopes;
+        answer = &facts.scopes;
         break;
+      default:
+        break;
+    }
+    if (answer) {
+      // Named locals, never temporaries inside a co_await expression (GCC 12).
+      MetadataResult result = co_await metadata_.get(path, attempts);
+      *answer = std::move(result);
+      continue;
+    }
+    switch (assessment.next) {
       case ServiceProxyStep::EnvoyReady:
-        facts.ready = co_await adminGet("/ready", options_.adminTimeout);
+      case ServiceProxyStep::EnvoyServerInfo: {
+        const bool ready = assessment.next == ServiceProxyStep::EnvoyReady;
+        HttpRequest request = adminRequest(admin, ready ? "/ready" : "/server_info");
+        HttpResult result = co_await http_.request(request, options_.adminTimeout);
+        (ready ? facts.ready : facts.serverInfo) = std::move(result);
         break;
-      case ServiceProxyStep::EnvoyServerInfo:
-        facts.serverInfo = co_await adminGet("/server_info", options_.adminTimeout);
-        break;
+      }
       case ServiceProxyStep::EnvoyConfigDump: {
         ConfigDumpScanner scanner;
-        HttpRequest request;
-        request.host = admin.host;
-        request.port = admin.port;
-        request.target = "/config_dump";
+        HttpRequest request = adminRequest(admin, "/config_dump");
         request.bodyLimit = options_.configDumpLimit;
         request.bodySink = [&scanner](std::string_view piece) { return scanner.feed(piece); };
         HttpResult dump = co_await http_.request(request, options_.configDumpTimeout);
@@ -174,6 +184,8 @@ asio::awaitable<ProbeResult> ServiceProxyProbe::run(ProbeRunContext context) {
           co_return kept;
         }
         co_return assessment.result;
+      default:  // the metadata steps, done above
+        break;
     }
   }
 }
