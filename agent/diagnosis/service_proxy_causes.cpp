@@ -64,9 +64,8 @@ const platform::InterceptionRedirect* firstOutbound(const platform::Interception
 }
 
 std::string proxyUidText(const platform::InterceptionFacts& facts) {
-  return facts.proxyUid
-             ? "uid " + std::to_string(*facts.proxyUid) + " (" + facts.proxyUidSource + ")"
-             : "uid unknown: " + facts.proxyUidSource;
+  return facts.proxyUid ? "uid " + std::to_string(*facts.proxyUid) + ", " + facts.proxyUidSource
+                        : "uid unknown: " + facts.proxyUidSource;
 }
 
 }  // namespace
@@ -161,8 +160,8 @@ std::optional<ProbeResult> interceptionLoop(const View& v) {
   std::string message =
       "nat " + loop->entryChain +
       " redirects the proxy's own connections back into it: " + loop->rule.describe() +
-      (via.empty() ? "" : " (via " + via + ")") + ", with no RETURN for the proxy's " +
-      proxyUidText(*facts) + " before it";
+      (via.empty() ? "" : " (via " + via + ")") + "; no RETURN for the proxy's " +
+      proxyUidText(*facts) + ", comes before it";
   if (!loop->exemptUids.empty()) {
     std::string uids;
     for (const auto& uid : loop->exemptUids) uids += (uids.empty() ? "" : ", ") + uid;

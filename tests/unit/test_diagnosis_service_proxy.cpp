@@ -280,8 +280,8 @@ TEST_CASE("assessServiceProxy: every cause", "[diagnosis][service_proxy]") {
        State::Failed, "service_proxy.interception_loop",
        "nat OUTPUT redirects the proxy's own connections back into it: iptables nat "
        "ISTIO_REDIRECT: -A ISTIO_REDIRECT -p tcp -j REDIRECT --to-ports 15001 (via -A OUTPUT -p "
-       "tcp -j ISTIO_OUTPUT; -A ISTIO_OUTPUT -j ISTIO_REDIRECT), with no RETURN for the proxy's "
-       "uid 1337",
+       "tcp -j ISTIO_OUTPUT; -A ISTIO_OUTPUT -j ISTIO_REDIRECT); no RETURN for the proxy's uid "
+       "1337, the owner of the socket listening on 127.0.0.1:15000, comes before it",
        "iptables -t nat -I OUTPUT 1 -m owner --uid-owner 1337 -j RETURN"},
       {"interception loop, another uid exempted", with([](auto& f) {
          f.interception->outbound[0] = redirect(Reach::Yes, Reach::No);
