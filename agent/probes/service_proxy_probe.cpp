@@ -5,7 +5,6 @@
 #include "agent/net/blocking_pool.hpp"
 #include "agent/net/http_client.hpp"
 #include "agent/net/tcp_connect.hpp"
-#include "agent/probes/metadata_probe.hpp"
 #include "platform/inspector.hpp"
 #include "platform/process.hpp"
 
@@ -63,15 +62,18 @@ ServiceProxyProbe::ServiceProxyProbe(MetadataClient& metadata, HttpClient& http,
       resolver_(pool) {}
 
 Duration ServiceProxyProbe::deadline() const {
-  // At most four metadata calls on any path, the admin interface, the control plane's
-  // name and connection, and the nat listing.
-  return 4 * worstCaseCallTime(metadata_.retrySettings(), metadata_.timeout()) +
-         2 * options_.adminTimeout + options_.configDumpTimeout + 2 * options_.controlPlaneTimeout +
-         options_.inspectionDeadline + std::chrono::seconds(2);
+  // At most four metadata calls (one attempt each) on any path, the admin interface, the
+  // control plane's name and connection, and the nat listing.
+  return 4 * metadata_.timeout() + 2 * options_.adminTimeout + options_.configDumpTimeout +
+         2 * options_.controlPlaneTimeout + options_.inspectionDeadline + std::chrono::seconds(2);
 }
 
-asio::awaitable<ProbeResult> ServiceProxyProbe::run(ProbeRunContext context) {
-  const int attempts = context.alreadyFailing ? 1 : 0;
+asio::awaitable<ProbeResult> ServiceProxyProbe::run(ProbeRunContext) {
+  if (notProxySince_ && lastVerdict_ &&
+      SteadyClock::now() - *notProxySince_ < options_.attributeRecheck)
+    co_return *lastVerdict_;
+  notProxySince_.reset();
+  const int attempts = 1;
   const HostPort admin = splitHostPort(options_.envoyAdmin);
   const HostPort controlPlane = splitHostPort(options_.controlPlane);
   ServiceProxyFacts facts;
@@ -175,6 +177,8 @@ asio::awaitable<ProbeResult> ServiceProxyProbe::run(ProbeRunContext context) {
       case ServiceProxyStep::Verdict:
         if (!assessment.unreachable) {
           lastVerdict_ = assessment.result;
+          if (facts.askAttribute && facts.attribute && facts.attribute->status() == 404)
+            notProxySince_ = SteadyClock::now();
           co_return assessment.result;
         }
         if (lastVerdict_) {

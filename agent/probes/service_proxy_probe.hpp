@@ -7,8 +7,13 @@
 // guest attributes, scopes), plain HTTP to Envoy's admin interface on loopback (the
 // config_dump body streamed to a scanner, never held: at most configDumpLimit bytes are
 // read, within configDumpTimeout), the control plane's name and a TCP connection to it,
-// and the nat rules through the platform inspector on the blocking pool. When the
-// metadata server cannot be asked it keeps its last verdict instead of flapping.
+// and the nat rules through the platform inspector on the blocking pool.
+//
+// Load on the metadata server: each metadata call is one attempt. When one fails, the
+// last verdict stands (the metadata probe retries and reports that outage) and the next
+// cycle asks again, so an outage costs one request per interval. With enabled: auto, a
+// VM without the gce-service-proxy attribute is asked again only every
+// attributeRecheck (10 minutes), as the certificate probes do.
 
 #include <cstddef>
 #include <functional>
@@ -41,6 +46,7 @@ struct ServiceProxyProbeOptions {
   std::size_t configDumpLimit = 16 << 20;
   Duration controlPlaneTimeout = std::chrono::seconds(5);  // the name, then the connection
   Duration inspectionDeadline = std::chrono::seconds(8);   // the nat listing
+  Duration attributeRecheck = std::chrono::minutes(10);    // auto, attribute absent
 };
 
 class ServiceProxyProbe : public Probe {
@@ -68,6 +74,7 @@ class ServiceProxyProbe : public Probe {
   std::function<std::optional<Duration>()> uptime_;
   NameResolver resolver_;
   std::optional<ProbeResult> lastVerdict_;
+  std::optional<SteadyTime> notProxySince_;  // auto: when the attribute was last absent
 };
 
 }  // namespace guestpulse

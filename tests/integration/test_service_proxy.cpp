@@ -192,15 +192,24 @@ TEST_CASE("service_proxy: fake-mds serves the gce-service-proxy attributes and t
     if (r.target.find("gce-service-proxy") != std::string::npos) ++asked;
   CHECK(asked == 3);  // the instance attribute, bootstrap-status, agent-heartbeat
 
-  // Not a service-proxy VM: one request, nothing else asked.
+  // Not a service-proxy VM: one request, nothing else asked, and for the next 10 minutes
+  // not even that.
   mesh.mds.removeValue("instance/attributes/gce-service-proxy");
   mesh.mds.clearRequests();
   auto before = mesh.envoy.requests();
-  ProbeResult none = runOnce(mesh.config());
-  CHECK(none.state == State::Ok);
-  CHECK_THAT(none.message, Catch::Contains("not a service-proxy VM"));
+  std::vector<ProbeResult> none = runProbe(mesh.config(), {}, 3);
+  REQUIRE(none.size() == 3);
+  for (const auto& r : none) {
+    CHECK(r.state == State::Ok);
+    CHECK_THAT(r.message, Catch::Contains("not a service-proxy VM"));
+  }
   CHECK(mesh.mds.requests().size() == 1);
   CHECK(mesh.envoy.requests() == before);
+  Run recheck;
+  recheck.tweak.attributeRecheck = 0s;
+  mesh.mds.clearRequests();
+  runProbe(mesh.config(), recheck, 3);
+  CHECK(mesh.mds.requests().size() == 3);
 }
 
 TEST_CASE("service_proxy: every cause the fakes produce", "[service_proxy]") {
