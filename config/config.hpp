@@ -60,6 +60,18 @@ struct MdsMtlsProbeConfig {
   bool operator==(const MdsMtlsProbeConfig&) const = default;
 };
 
+// A Traffic Director / Envoy sidecar VM (agent/diagnosis/service_proxy.hpp).
+struct ServiceProxyProbeConfig {
+  Enablement enabled = Enablement::Auto;  // auto: when the instance attribute is there
+  Duration interval = std::chrono::minutes(1);
+  std::string envoyAdmin = "127.0.0.1:15000";          // host:port of Envoy's admin interface
+  Duration heartbeatStale = std::chrono::minutes(5);   // agent-heartbeat older: agent dead
+  Duration bootstrapGrace = std::chrono::minutes(10);  // bootstrap pending: DEGRADED, then FAILED
+  std::string controlPlane = "trafficdirector.googleapis.com:443";  // host:port, name and TCP
+
+  bool operator==(const ServiceProxyProbeConfig&) const = default;
+};
+
 enum class CustomProbeKind { Http, Tcp, Exec };
 
 struct CustomProbeConfig {
@@ -79,6 +91,7 @@ struct ProbesConfig {
   MetadataProbeConfig metadata;
   WorkloadCertsProbeConfig workloadCerts;
   MdsMtlsProbeConfig mdsMtls;
+  ServiceProxyProbeConfig serviceProxy;
   std::vector<CustomProbeConfig> custom;
 
   bool operator==(const ProbesConfig&) const = default;

@@ -277,7 +277,7 @@ CustomProbeConfig readCustomProbe(ParseContext& ctx, const YAML::Node& node,
 
 void readProbes(const MapReader& root, ProbesConfig& out) {
   const MapReader probes =
-      root.section("probes", {"metadata", "workload_certs", "mds_mtls", "custom"});
+      root.section("probes", {"metadata", "workload_certs", "mds_mtls", "service_proxy", "custom"});
 
   const MapReader metadata = probes.section("metadata", {"enabled", "interval"});
   metadata.boolean("enabled", out.metadata.enabled);
@@ -296,6 +296,16 @@ void readProbes(const MapReader& root, ProbesConfig& out) {
   mtls.string("root_ca", out.mdsMtls.rootCa);
   mtls.string("client_cert", out.mdsMtls.clientCert);
   mtls.integer("port", out.mdsMtls.port);
+
+  const MapReader proxy =
+      probes.section("service_proxy", {"enabled", "interval", "envoy_admin", "heartbeat_stale",
+                                       "bootstrap_grace", "control_plane"});
+  proxy.enablement("enabled", out.serviceProxy.enabled);
+  proxy.duration("interval", out.serviceProxy.interval);
+  proxy.string("envoy_admin", out.serviceProxy.envoyAdmin);
+  proxy.duration("heartbeat_stale", out.serviceProxy.heartbeatStale);
+  proxy.duration("bootstrap_grace", out.serviceProxy.bootstrapGrace);
+  proxy.string("control_plane", out.serviceProxy.controlPlane);
 
   const Entry* custom = probes.find("custom");
   if (custom == nullptr || custom->value.IsNull()) return;

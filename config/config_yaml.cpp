@@ -138,6 +138,14 @@ std::string toYaml(const Config& c) {
   w.line(2, "root_ca", scalar(c.probes.mdsMtls.rootCa));
   w.line(2, "client_cert", scalar(c.probes.mdsMtls.clientCert));
   w.line(2, "port", std::to_string(c.probes.mdsMtls.port));
+  const ServiceProxyProbeConfig& proxy = c.probes.serviceProxy;
+  w.line(1, "service_proxy");
+  w.line(2, "enabled", toString(proxy.enabled));
+  w.line(2, "interval", formatConfigDuration(proxy.interval));
+  w.line(2, "envoy_admin", scalar(proxy.envoyAdmin));
+  w.line(2, "heartbeat_stale", formatConfigDuration(proxy.heartbeatStale));
+  w.line(2, "bootstrap_grace", formatConfigDuration(proxy.bootstrapGrace));
+  w.line(2, "control_plane", scalar(proxy.controlPlane));
   if (c.probes.custom.empty()) {
     w.line(1, "custom", "[]");
   } else {

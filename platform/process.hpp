@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace guestpulse::platform {
@@ -17,5 +18,7 @@ std::string currentExecutable();
 // SIGXCPU, and RLIMIT_AS; Windows: a job object's limits). For a short-lived child that
 // does risky work; never for the daemon. Best effort: a limit that cannot be set is left.
 void limitOwnResources(std::chrono::seconds cpu, std::uint64_t memoryBytes);
+// How long the machine has been up (suspended time included); nullopt if unknown.
+std::optional<std::chrono::milliseconds> timeSinceBoot();
 
 }  // namespace guestpulse::platform

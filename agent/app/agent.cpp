@@ -41,7 +41,7 @@ Agent::Agent(asio::io_context& io, Config config, AgentOptions options)
       http_(std::make_unique<HttpClient>(io.get_executor(), *pool_)),
       heartbeatTimer_(io) {
   metadata_ = makeMetadataClient(config_, *http_, random_);
-  inspector_ = platform::makeInspector();
+  inspector_ = options_.inspector ? options_.inspector : platform::makeInspector();
   ProbeDeps deps{*metadata_, *http_, *pool_, inspector_};
   if (!options_.selfExecutable.empty())
     deps.child = ChildProbeSpec{options_.selfExecutable, options_.configPath};

@@ -43,6 +43,9 @@ struct AgentOptions {
   std::string configPath;                                    // for reload; empty = defaults only
   // This program, to run TLS probes in a child of it ("" = run them in this process).
   std::string selfExecutable;
+  // The host evidence of the probes; null = this OS's inspector. Tests give one reading
+  // fake tools.
+  std::shared_ptr<platform::Inspector> inspector;
 };
 
 class Agent {

@@ -9,6 +9,7 @@
 #include "agent/probes/custom_probes.hpp"
 #include "agent/probes/mds_mtls_probe.hpp"
 #include "agent/probes/metadata_probe.hpp"
+#include "agent/probes/service_proxy_probe.hpp"
 #include "agent/probes/workload_certs_probe.hpp"
 
 namespace guestpulse {
@@ -53,6 +54,19 @@ std::unique_ptr<Probe> makeMdsMtlsProbe(const Config& config, const ProbeDeps& d
   return std::make_unique<MdsMtlsProbe>(deps.http, deps.pool, options);
 }
 
+std::unique_ptr<Probe> makeServiceProxyProbe(const Config& config, const ProbeDeps& deps) {
+  const ServiceProxyProbeConfig& c = config.probes.serviceProxy;
+  ServiceProxyProbeOptions options;
+  options.enabled = c.enabled;
+  options.interval = c.interval;
+  options.envoyAdmin = c.envoyAdmin;
+  options.heartbeatStale = c.heartbeatStale;
+  options.bootstrapGrace = c.bootstrapGrace;
+  options.controlPlane = c.controlPlane;
+  return std::make_unique<ServiceProxyProbe>(deps.metadata, deps.http, deps.pool, deps.inspector,
+                                             options);
+}
+
 }  // namespace
 
 std::vector<std::unique_ptr<Probe>> makeProbes(const Config& config, const ProbeDeps& deps) {
@@ -71,6 +85,8 @@ std::vector<std::unique_ptr<Probe>> makeProbes(const Config& config, const Probe
     probes.push_back(makeWorkloadCertsProbe(config, deps));
   if (gce && config.probes.mdsMtls.enabled != Enablement::False)
     probes.push_back(makeMdsMtlsProbe(config, deps));
+  if (gce && config.probes.serviceProxy.enabled != Enablement::False)
+    probes.push_back(makeServiceProxyProbe(config, deps));
   for (auto& probe : makeCustomProbes(config.probes.custom, deps.http, deps.pool))
     probes.push_back(std::move(probe));
   return probes;

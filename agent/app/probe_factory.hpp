@@ -1,7 +1,7 @@
 #pragma once
 // Which probes a configuration enables, for the daemon and for `check`: the metadata
-// probe first, then (on GCE) workload_certs and mds_mtls, then the custom probes in
-// config order.
+// probe first, then (on GCE) workload_certs, mds_mtls and service_proxy, then the custom
+// probes in config order.
 
 #include <memory>
 #include <vector>

@@ -8,10 +8,12 @@
 //    one overall timeout; a timeout is reported as such, naming the step;
 //  - never a proxy, whatever http_proxy says: metadata traffic must go direct;
 //  - never follows redirects: a 3xx is returned as it is;
-//  - the response body is capped (bodyLimit); a larger body is an error;
+//  - the response body is capped (bodyLimit); a larger body is an error, unless it is
+//    streamed to a sink (bodySink), which reads at most bodyLimit bytes and says so;
 //  - never throws: every failure is a value in HttpResult.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,6 +43,11 @@ struct HttpRequest {
   bool tls = false;
   std::string tlsServerName;  // SNI and the name verified; defaults to host
   std::size_t bodyLimit = 64 * 1024;
+  // Streams the response body instead of keeping it: each piece goes to the sink as it
+  // arrives (response.body stays empty), and the sink returns false to stop reading there.
+  // At most bodyLimit bytes are read; a longer body ends the exchange with what was read
+  // and response.bodyTruncated, not with an error. Memory stays at one piece (16 KiB).
+  std::function<bool(std::string_view)> bodySink;
 };
 
 class HttpClient {

@@ -1,6 +1,7 @@
 #include "platform/process.hpp"
 
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 #include <algorithm>
 #include <csignal>
@@ -24,6 +25,13 @@ void limitOwnResources(std::chrono::seconds cpu, std::uint64_t memoryBytes) {
   ::setrlimit(RLIMIT_CPU, &cpuLimit);
   rlimit memory{static_cast<rlim_t>(memoryBytes), static_cast<rlim_t>(memoryBytes)};
   ::setrlimit(RLIMIT_AS, &memory);
+}
+
+std::optional<std::chrono::milliseconds> timeSinceBoot() {
+  timespec now{};
+  if (::clock_gettime(CLOCK_BOOTTIME, &now) != 0) return std::nullopt;
+  return std::chrono::seconds(now.tv_sec) + std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                std::chrono::nanoseconds(now.tv_nsec));
 }
 
 }  // namespace guestpulse::platform

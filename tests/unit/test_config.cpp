@@ -706,4 +706,81 @@ TEST_CASE("toYaml prints a config that parses back to the same config", "[config
   CHECK(parseValid(yaml) == c);
 }
 
+// ---- probes.service_proxy ----
+
+TEST_CASE("probes.service_proxy: every key is read", "[config][service_proxy]") {
+  const Config c = parseValid(R"(
+probes:
+  service_proxy:
+    enabled: true
+    interval: 30s
+    envoy_admin: "[::1]:15000"
+    heartbeat_stale: 10m
+    bootstrap_grace: 20m
+    control_plane: td.example.internal:8443
+)");
+  const ServiceProxyProbeConfig& p = c.probes.serviceProxy;
+  CHECK(p.enabled == Enablement::True);
+  CHECK(p.interval == 30s);
+  CHECK(p.envoyAdmin == "[::1]:15000");
+  CHECK(p.heartbeatStale == 10min);
+  CHECK(p.bootstrapGrace == 20min);
+  CHECK(p.controlPlane == "td.example.internal:8443");
+  CHECK(ServiceProxyProbeConfig{}.enabled == Enablement::Auto);
+  CHECK(ServiceProxyProbeConfig{}.controlPlane == "trafficdirector.googleapis.com:443");
+}
+
+TEST_CASE("probes.service_proxy: every bad value names its path and line",
+          "[config][service_proxy]") {
+  struct Case {
+    std::string yaml;
+    std::string path;
+    std::string message;
+  };
+  const std::string head = "probes:\n  service_proxy:\n";
+  const std::vector<Case> cases = {
+      {head + "    enabled: sometimes\n", "probes.service_proxy.enabled", "true, false or auto"},
+      {head + "    interval: 0s\n", "probes.service_proxy.interval", "at least 1s"},
+      {head + "    interval: 60\n", "probes.service_proxy.interval", "needs a unit"},
+      {head + "    envoy_admin: 127.0.0.1\n", "probes.service_proxy.envoy_admin", "needs a port"},
+      {head + "    envoy_admin: 127.0.0.1:99999\n", "probes.service_proxy.envoy_admin",
+       "from 1 to 65535"},
+      {head + "    envoy_admin: ''\n", "probes.service_proxy.envoy_admin", "is empty"},
+      {head + "    heartbeat_stale: 20s\n", "probes.service_proxy.heartbeat_stale", "at least 30s"},
+      {head + "    bootstrap_grace: 0s\n", "probes.service_proxy.bootstrap_grace", "at least 1s"},
+      {head + "    control_plane: trafficdirector.googleapis.com\n",
+       "probes.service_proxy.control_plane", "needs a port"},
+      {head + "    control_plane: [a, b]\n", "probes.service_proxy.control_plane", "a list"},
+      {head + "    control_pane: x:1\n", "probes.service_proxy.control_pane",
+       "did you mean 'control_plane'?"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.yaml);
+    const ConfigProblem p = onlyProblem(c.yaml);
+    CHECK(p.path == c.path);
+    CHECK(p.line == 3);
+    CHECK(contains(p.message, c.message));
+  }
+  // A custom probe may not take the built-in probe's name.
+  const ConfigProblem named = onlyProblem(
+      "probes:\n  custom:\n    - name: service_proxy\n      type: tcp\n"
+      "      address: 127.0.0.1:1\n");
+  CHECK(named.path == "probes.custom[0].name");
+  CHECK(contains(named.message, "built-in probe"));
+}
+
+TEST_CASE("probes.service_proxy: toYaml round trip", "[config][service_proxy]") {
+  Config c;
+  c.probes.serviceProxy.enabled = Enablement::False;
+  c.probes.serviceProxy.interval = 90s;
+  c.probes.serviceProxy.envoyAdmin = "localhost:15000";
+  c.probes.serviceProxy.heartbeatStale = 1h;
+  c.probes.serviceProxy.bootstrapGrace = 45s;
+  c.probes.serviceProxy.controlPlane = "[2001:db8::1]:443";
+  const std::string yaml = toYaml(c);
+  INFO(yaml);
+  CHECK(contains(yaml, "  service_proxy:\n    enabled: false\n    interval: 1m30s\n"));
+  CHECK(parseValid(yaml) == c);
+}
+
 }  // namespace guestpulse
