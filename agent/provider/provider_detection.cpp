@@ -71,8 +71,7 @@ bool isAzureVersionsAnswer(const HttpResponse& response) {
 
 ProviderChoice chooseProvider(const FirmwareVerdict& firmware,
                               const std::optional<TaggedAnswers>& answers) {
-  if (firmware.provider)
-    return {*firmware.provider, "firmware: " + firmware.why, true};
+  if (firmware.provider) return {*firmware.provider, "firmware: " + firmware.why, true};
   std::vector<std::pair<Provider, std::string>> matched;
   if (answers) {
     if (answers->gce && isGceAnswer(*answers->gce))

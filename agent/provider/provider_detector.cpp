@@ -57,7 +57,9 @@ TaggedAnswers askEveryProvider(const Config& config) {
   BlockingPool pool(1);
   HttpClient http(io.get_executor(), pool);
   const std::pair<Provider, std::optional<HttpResponse>*> targets[] = {
-      {Provider::Gce, &answers.gce}, {Provider::Ec2, &answers.ec2}, {Provider::Azure, &answers.azure}};
+      {Provider::Gce, &answers.gce},
+      {Provider::Ec2, &answers.ec2},
+      {Provider::Azure, &answers.azure}};
   for (const auto& [provider, out] : targets) {
     std::optional<HttpRequest> request = requestFor(config, provider);
     if (!request) continue;
