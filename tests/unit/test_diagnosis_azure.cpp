@@ -86,7 +86,7 @@ TEST_CASE("diagnoseAzure: every cause from its facts", "[diagnosis][azure]") {
        [] {
          return facts(answered({429, 429}));
        },
-       State::Degraded, "azure_imds.throttled", "Too Many Requests (2 attempts",
+       State::Degraded, "azure_imds.throttled", "Too Many Requests) (2 attempts",
        "5 requests a second"},
       {"500 past the retry budget",
        [] {

@@ -176,7 +176,7 @@ TEST_CASE("diagnoseEc2: every cause from its facts", "[diagnosis][ec2]") {
        [] {
          return tokenOnly(call({answer(429), answer(429), answer(429)}));
        },
-       State::Degraded, "imds.throttled", "Too Many Requests (3 attempts", "ss -tnp dst"},
+       State::Degraded, "imds.throttled", "Too Many Requests) (3 attempts", "ss -tnp dst"},
       {"timeouts after 429s are throttling under load",
        [] {
          return tokenOnly(call({answer(429), kReadTimeout}));
