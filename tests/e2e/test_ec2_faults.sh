@@ -121,7 +121,7 @@ storm() {
   fi
   # The storm lasts STORM_SECONDS from its start, whenever the line came.
   sleep "$(awk -v t0="$t0" -v now="$(e2e_now)" -v s="$STORM_SECONDS" \
-    'BEGIN { r = t0 + s - now; printf "%.1f", r > 0 ? r : 0 }')"
+    'BEGIN { r = t0 + s - now; printf "%.1f", (r > 0 ? r : 0) }')"
   requests=$(e2e_fake GET requests | jq '[.[] | select(.target | startswith("/latest/"))] | length')
   clear_faults
   rate=$(awk -v n="$requests" -v s="$STORM_SECONDS" 'BEGIN { printf "%.3f", n / s }')
