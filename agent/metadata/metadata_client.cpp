@@ -51,8 +51,8 @@ MetadataFlavor MetadataFlavor::azure() {
   flavor.prefix = "/metadata/";
   flavor.headers = {{"Metadata", "true"}};
   flavor.signature.reset();
-  // Microsoft: "410 Gone: retry after some time for a max of 70 seconds"; 404 is what a
-  // route answers while the service is being updated.
+  // Microsoft: "410 Gone: retry after some time for a max of 70 seconds". A 404 for
+  // /metadata/instance, a path that always exists, is taken the same way.
   flavor.transientStatuses = {404, 410};
   return flavor;
 }
