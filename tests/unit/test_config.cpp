@@ -646,7 +646,7 @@ TEST_CASE("GCE_METADATA_HOST overrides the endpoint as Google's libraries do", "
   }
 }
 
-TEST_CASE("on EC2 the AWS SDKs' endpoint variables override it; GCE's does not", "[config]") {
+TEST_CASE("on EC2 the AWS SDKs' endpoint variables override it, GCE's does not", "[config]") {
   ScopedEnv gce("GCE_METADATA_HOST", "127.0.0.1:8080");
   {
     ScopedEnv endpoint("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:1338/");
