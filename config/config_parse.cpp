@@ -343,8 +343,11 @@ void readReport(const MapReader& root, ReportConfig& out) {
 
 void readConfig(ParseContext& ctx, const YAML::Node& doc, Config& config) {
   const MapReader root(ctx, doc, "", lineOf(doc),
-                       {"provider", "metadata", "retry", "probes", "report", "log"});
+                       {"provider", "detection", "metadata", "retry", "probes", "report", "log"});
   root.value("provider", config.provider, "auto, gce, ec2 or azure", parseProvider);
+  const MapReader detection = root.section("detection", {"sysfs_root", "timeout"});
+  detection.string("sysfs_root", config.detection.sysfsRoot);
+  detection.duration("timeout", config.detection.timeout);
   const MapReader metadata = root.section("metadata", {"endpoint", "hostname", "timeout"});
   metadata.string("endpoint", config.metadata.endpoint);
   metadata.string("hostname", config.metadata.hostname);

@@ -208,6 +208,12 @@ void checkCustomProbes(Checker& c, const std::vector<CustomProbeConfig>& probes)
 std::vector<ConfigProblem> validateConfig(const Config& config, const ConfigLineMap& lines) {
   Checker c(lines);
 
+  c.check(config.detection.sysfsRoot.starts_with('/'), "detection.sysfs_root",
+          "'" + config.detection.sysfsRoot + "' must be an absolute path, e.g. /sys");
+  c.check(config.detection.timeout > 0ms && config.detection.timeout <= 10s, "detection.timeout",
+          "must be more than 0s and at most 10s, got " +
+              formatConfigDuration(config.detection.timeout));
+
   const MetadataConfig& md = config.metadata;
   c.unless("metadata.endpoint", urlProblem(md.endpoint, false));
   c.check(isHostname(md.hostname), "metadata.hostname",

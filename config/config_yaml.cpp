@@ -114,6 +114,9 @@ void writeCustomProbe(Writer& w, const CustomProbeConfig& p) {
 std::string toYaml(const Config& c) {
   Writer w;
   w.line(0, "provider", toString(c.provider));
+  w.line(0, "detection");
+  w.line(1, "sysfs_root", scalar(c.detection.sysfsRoot));
+  w.line(1, "timeout", formatConfigDuration(c.detection.timeout));
   w.line(0, "metadata");
   w.line(1, "endpoint", scalar(c.metadata.endpoint));
   w.line(1, "hostname", scalar(c.metadata.hostname));

@@ -18,6 +18,7 @@
 
 #include "agent/core/random.hpp"
 #include "agent/health/health_model.hpp"
+#include "agent/provider/provider_detection.hpp"
 #include "config/config.hpp"
 
 namespace guestpulse {
@@ -46,6 +47,9 @@ struct AgentOptions {
   // The host evidence of the probes; null = this OS's inspector. Tests give one reading
   // fake tools.
   std::shared_ptr<platform::Inspector> inspector;
+  // The provider the agent runs on, as resolved at start (provider_detector.hpp); unset:
+  // the configured one, with auto taken as GCE.
+  std::optional<ProviderChoice> provider;
 };
 
 class Agent {
@@ -64,6 +68,7 @@ class Agent {
   const GuestAttributeSink* guestAttributes() const { return attributes_.get(); }
   const SerialConsoleSink* serial() const { return serial_.get(); }
   const MetadataClient& metadata() const { return *metadata_; }
+  const ProviderChoice& provider() const { return provider_; }
   std::uint64_t cyclesCompleted() const { return cycles_; }
 
  private:
@@ -81,6 +86,7 @@ class Agent {
   Config config_;
   AgentOptions options_;
   UnitRandom random_;
+  ProviderChoice provider_;
   std::unique_ptr<BlockingPool> pool_;
   std::unique_ptr<HttpClient> http_;
   std::unique_ptr<MetadataClient> metadata_;

@@ -11,6 +11,7 @@
 #include "agent/app/check.hpp"
 #include "agent/app/internal_probe.hpp"
 #include "agent/core/logging.hpp"
+#include "agent/provider/provider_detector.hpp"
 #include "config/config.hpp"
 #include "platform/paths.hpp"
 #include "platform/process.hpp"
@@ -22,20 +23,24 @@ using namespace guestpulse;
 
 constexpr int kExitUsage = 3;
 
-// GCE_METADATA_HOST is taken as given (as Google's libraries do); a malformed value
-// only shows once the overridden config is validated again.
+// GCE_METADATA_HOST and AWS_EC2_METADATA_SERVICE_ENDPOINT are taken as given (as the
+// providers' libraries do); a malformed value only shows once the overridden config is
+// validated again.
 bool reportEnvironmentProblems(const Config& config) {
   auto problems = validateConfig(config);
   if (problems.empty()) return true;
   std::cerr << "guestpulse: invalid configuration after environment overrides "
-               "(GCE_METADATA_HOST):\n";
+               "(GCE_METADATA_HOST, AWS_EC2_METADATA_SERVICE_ENDPOINT):\n";
   for (const auto& problem : problems) std::cerr << "  " << problem.toString() << "\n";
   return false;
 }
 
 // Loads the config the way every subcommand does: an explicit -c must exist; without
-// -c the default path is used if present, otherwise the built-in defaults.
-std::optional<Config> loadConfigOrReport(const std::string& explicitPath, std::string& usedPath) {
+// -c the default path is used if present, otherwise the built-in defaults. Then resolves
+// the provider (provider: auto is detected here, once) and applies that provider's
+// environment overrides.
+std::optional<Config> loadConfigOrReport(const std::string& explicitPath, std::string& usedPath,
+                                         ProviderChoice& provider) {
   std::string path = explicitPath;
   if (path.empty()) {
     std::string fallback = platform::defaultConfigPath();
@@ -43,26 +48,29 @@ std::optional<Config> loadConfigOrReport(const std::string& explicitPath, std::s
     if (std::filesystem::exists(fallback, ec)) path = fallback;
   }
   usedPath = path;
+  std::optional<Config> config;
   if (path.empty()) {
-    Config config;
-    applyEnvironmentOverrides(config);
-    if (!reportEnvironmentProblems(config)) return std::nullopt;
-    return config;
+    config = Config{};
+  } else {
+    ConfigLoadResult loaded = loadConfigFile(path);
+    if (!loaded.config) {
+      std::cerr << "guestpulse: invalid configuration in " << path << ":\n";
+      for (const auto& problem : loaded.problems) std::cerr << "  " << problem.toString() << "\n";
+      return std::nullopt;
+    }
+    config = std::move(loaded.config);
   }
-  ConfigLoadResult loaded = loadConfigFile(path);
-  if (!loaded.config) {
-    std::cerr << "guestpulse: invalid configuration in " << path << ":\n";
-    for (const auto& problem : loaded.problems) std::cerr << "  " << problem.toString() << "\n";
-    return std::nullopt;
-  }
-  applyEnvironmentOverrides(*loaded.config);
-  if (!reportEnvironmentProblems(*loaded.config)) return std::nullopt;
-  return loaded.config;
+  provider = resolveProvider(*config);
+  applyEnvironmentOverrides(*config, provider.provider);
+  if (!reportEnvironmentProblems(*config)) return std::nullopt;
+  return config;
 }
 
 int commandRun(const std::string& configPath) {
   std::string usedPath;
-  auto config = loadConfigOrReport(configPath, usedPath);
+  ProviderChoice provider;
+  setLogLevel("warn");  // until the config says otherwise: detection may log
+  auto config = loadConfigOrReport(configPath, usedPath, provider);
   if (!config) return kExitUsage;
   setLogLevel(config->log.level);
   platform::ignoreBrokenPipe();
@@ -74,6 +82,7 @@ int commandRun(const std::string& configPath) {
       AgentOptions options;
       options.configPath = usedPath;
       options.selfExecutable = platform::currentExecutable();
+      options.provider = provider;
       Agent agent(io, *config, options);
       // The service manager's requests (signals; the Windows SCM) arrive on the loop.
       std::unique_ptr<platform::ServiceEvents> events;
@@ -111,13 +120,14 @@ int commandService(bool install, const std::string& configPath) {
 
 int commandCheck(const std::string& configPath, bool json) {
   std::string usedPath;
-  auto config = loadConfigOrReport(configPath, usedPath);
-  if (!config) return kExitUsage;
+  ProviderChoice provider;
   // Diagnosis goes to stdout; the agent's own logs would only clutter it.
   setLogLevel(json ? "off" : "warn");
+  auto config = loadConfigOrReport(configPath, usedPath, provider);
+  if (!config) return kExitUsage;
   platform::ignoreBrokenPipe();
   try {
-    CheckReport report = runCheck(*config);
+    CheckReport report = runCheck(*config, provider);
     std::cout << (json ? formatCheckJson(report)
                        : formatCheckText(report, platform::stdoutIsTerminal()));
     return checkExitCode(report);
@@ -222,10 +232,14 @@ int main(int argc, char** argv) {
   if (*probe) return commandInternalProbe(configPath, internalProbe, alreadyFailing);
   if (*show) {
     std::string usedPath;
-    auto config = loadConfigOrReport(configPath, usedPath);
+    ProviderChoice provider;
+    setLogLevel("off");
+    auto config = loadConfigOrReport(configPath, usedPath, provider);
     if (!config) return kExitUsage;
     std::cout << "# effective configuration from "
               << (usedPath.empty() ? "built-in defaults" : usedPath) << "\n"
+              << "# provider in use: " << toString(provider.provider) << " (" << provider.reason
+              << ")\n"
               << toYaml(*config);
     return 0;
   }

@@ -23,6 +23,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/system/error_code.hpp>
 
 #include "agent/core/duration.hpp"
@@ -31,6 +32,7 @@
 namespace guestpulse {
 
 class BlockingPool;
+class ExchangeClock;
 class TlsContextProvider;
 
 struct HttpRequest {
@@ -59,7 +61,19 @@ class HttpClient {
   boost::asio::awaitable<HttpResult> request(HttpRequest request, Duration timeout,
                                              TlsContextProvider* tls = nullptr);
 
+  // A TCP connection only, closed at once without sending anything: can host:port be
+  // reached at all? Resolve and connect share `timeout`; the result has no response, and
+  // failedStep None (with peer set) when the connection was accepted.
+  boost::asio::awaitable<HttpResult> connectOnly(std::string host, std::uint16_t port,
+                                                 Duration timeout);
+
  private:
+  using Resolved = std::vector<boost::asio::ip::tcp::endpoint>;
+  // The addresses to dial: the literal itself, or the name resolved on the pool within
+  // the clock's budget. Empty (with result's failure filled) when resolution failed.
+  boost::asio::awaitable<Resolved> resolve(const std::string& host, std::uint16_t port,
+                                           const ExchangeClock& clock, HttpResult& result);
+
   boost::asio::any_io_executor executor_;
   BlockingPool& pool_;
 };

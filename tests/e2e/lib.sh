@@ -16,6 +16,8 @@
 #
 # Usage in a test script:
 #   source "$(dirname "$0")/lib.sh"
+#   E2E_PROVIDER=ec2                    # optional: gce (default), ec2 or azure; the fake
+#                                       # plays it and the agent's config pins it
 #   e2e_init network_faults "$@"        # root, tools, binaries; exit 77 with a reason if not
 #   e2e_require_iptables                # only where iptables is needed
 #   e2e_up                              # namespaces, fake-mds, agent; waits for its OK line
@@ -51,6 +53,8 @@ readonly E2E_START_DEADLINE=${E2E_START_DEADLINE_OVERRIDE:-20}
 readonly E2E_ATTRIBUTE_DEADLINE=75
 
 E2E_NAME=""
+E2E_PROVIDER=${E2E_PROVIDER:-gce}
+E2E_FAKE_ARGS=()        # extra fake-mds options (e.g. --hop-limit 2)
 E2E_GP=""
 E2E_FAKE=""
 E2E_TMP=""
@@ -319,9 +323,11 @@ e2e_fake_up() {
   local port_file=$E2E_TMP/fake-mds.port
   # Guest attributes on, as on a VM created with enable-guest-attributes=TRUE: the agent
   # reports through them, and the fake (like GCE) answers 403 without it.
+  local provider_args=(--provider "$E2E_PROVIDER")
+  if [[ $E2E_PROVIDER == gce ]]; then provider_args+=(--attribute enable-guest-attributes=TRUE); fi
   ip netns exec "$E2E_MDS" "$E2E_FAKE" --listen "$E2E_MDS_IP:80" --port-file "$port_file" \
-    --attribute enable-guest-attributes=TRUE ${E2E_FAKE_ARGS[@]+"${E2E_FAKE_ARGS[@]}"} \
-    --log-requests >"$E2E_FAKE_LOG" 2>&1 &
+    "${provider_args[@]}" ${E2E_FAKE_ARGS[@]+"${E2E_FAKE_ARGS[@]}"} --log-requests \
+    >"$E2E_FAKE_LOG" 2>&1 &
   E2E_FAKE_PID=$!
   e2e_wait_for 10 test -s "$port_file" ||
     { cat "$E2E_FAKE_LOG" >&2; e2e_die "fake-mds did not start listening on $E2E_MDS_IP:80"; }
@@ -334,7 +340,7 @@ e2e_write_config() {
   # metadata.endpoint and metadata.hostname stay at their defaults (http://169.254.169.254,
   # metadata.google.internal): the agent must find the server the way it does on GCE.
   cat >"$E2E_CFG" <<EOF
-provider: gce
+provider: $E2E_PROVIDER
 metadata:
   timeout: 1s
 retry:

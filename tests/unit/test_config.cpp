@@ -139,6 +139,18 @@ TEST_CASE("every example config validates", "[config]") {
   CHECK(count >= 3);
 }
 
+TEST_CASE("the EC2 and Azure examples pin their providers and validate", "[config]") {
+  const std::filesystem::path dir = shippedConfigPath().parent_path() / "examples";
+  for (const auto& [file, provider] :
+       {std::pair{"ec2.yaml", Provider::Ec2}, std::pair{"azure.yaml", Provider::Azure}}) {
+    const ConfigLoadResult r = loadConfigFile((dir / file).string());
+    INFO(file << "\n" << describe(r));
+    REQUIRE(r.problems.empty());
+    CHECK(r.config->provider == provider);
+    CHECK(r.config->metadata.endpoint == "http://169.254.169.254");
+  }
+}
+
 // ---- reading values ----
 
 TEST_CASE("every key is read into its struct member", "[config]") {
@@ -634,6 +646,58 @@ TEST_CASE("GCE_METADATA_HOST overrides the endpoint as Google's libraries do", "
   }
 }
 
+TEST_CASE("on EC2 the AWS SDKs' endpoint variables override it, GCE's does not", "[config]") {
+  ScopedEnv gce("GCE_METADATA_HOST", "127.0.0.1:8080");
+  {
+    ScopedEnv endpoint("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:1338/");
+    Config c;
+    applyEnvironmentOverrides(c, Provider::Ec2);
+    CHECK(c.metadata.endpoint == "http://127.0.0.1:1338");  // the trailing '/' dropped
+    CHECK(validateConfig(c).empty());
+    CHECK(metadataEndpointFor(Config{}, Provider::Gce) == "http://127.0.0.1:8080");
+    CHECK(metadataEndpointFor(Config{}, Provider::Azure) == "http://169.254.169.254");
+  }
+  {
+    ScopedEnv endpoint("AWS_EC2_METADATA_SERVICE_ENDPOINT", nullptr);
+    ScopedEnv mode("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "IPv6");
+    Config c;
+    applyEnvironmentOverrides(c, Provider::Ec2);
+    CHECK(c.metadata.endpoint == "http://[fd00:ec2::254]");
+    CHECK(validateConfig(c).empty());
+  }
+  {
+    ScopedEnv endpoint("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://[fd00:ec2::254]:80");
+    ScopedEnv mode("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "IPv4");
+    Config c;
+    c.provider = Provider::Ec2;
+    applyEnvironmentOverrides(c);  // the configured provider
+    CHECK(c.metadata.endpoint == "http://[fd00:ec2::254]:80");
+  }
+  {
+    ScopedEnv endpoint("AWS_EC2_METADATA_SERVICE_ENDPOINT", nullptr);
+    ScopedEnv mode("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", nullptr);
+    Config c;
+    applyEnvironmentOverrides(c, Provider::Ec2);
+    CHECK(c == Config{});  // GCE_METADATA_HOST is not for EC2
+    applyEnvironmentOverrides(c, Provider::Azure);
+    CHECK(c == Config{});
+  }
+}
+
+TEST_CASE("detection: its keys are read and checked", "[config]") {
+  const Config c = parseValid("detection:\n  sysfs_root: /host/sys\n  timeout: 300ms\n");
+  CHECK(c.detection.sysfsRoot == "/host/sys");
+  CHECK(c.detection.timeout == 300ms);
+  CHECK(Config{}.detection.sysfsRoot == "/sys");
+  CHECK(Config{}.detection.timeout == 1s);
+  const ConfigProblem relative = onlyProblem("detection:\n  sysfs_root: sys\n");
+  CHECK(relative.path == "detection.sysfs_root");
+  CHECK(relative.line == 2);
+  const ConfigProblem slow = onlyProblem("detection:\n  timeout: 1m\n");
+  CHECK(slow.path == "detection.timeout");
+  CHECK(contains(slow.message, "at most 10s"));
+}
+
 // ---- text forms ----
 
 TEST_CASE("config values print as the config spells them", "[config]") {
@@ -677,6 +741,8 @@ TEST_CASE("toYaml prints a config that parses back to the same config", "[config
 
   Config c;
   c.provider = Provider::Ec2;
+  c.detection.sysfsRoot = "/host/sys";
+  c.detection.timeout = 250ms;
   c.metadata.endpoint = "http://[::1]:8080";
   c.retry.multiplier = 1.25;
   c.probes.workloadCerts.enabled = Enablement::False;
