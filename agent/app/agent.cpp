@@ -45,7 +45,8 @@ Agent::Agent(asio::io_context& io, Config config, AgentOptions options)
   inspector_ = options_.inspector ? options_.inspector : platform::makeInspector();
   ProbeDeps deps{*metadata_, *http_, *pool_, inspector_, provider_.provider};
   if (!options_.selfExecutable.empty())
-    deps.child = ChildProbeSpec{options_.selfExecutable, options_.configPath};
+    deps.child = ChildProbeSpec{options_.selfExecutable, options_.configPath,
+                                std::string(toString(provider_.provider))};
   probes_ = makeProbes(config_, deps);
   for (const auto& probe : probes_) health_.addProbe(probe->name());
   restoreState();

@@ -18,14 +18,15 @@ namespace guestpulse {
 
 namespace asio = boost::asio;
 
-int runInternalProbe(const Config& config, const std::string& name, bool alreadyFailing) {
+int runInternalProbe(const Config& config, Provider provider, const std::string& name,
+                     bool alreadyFailing) {
   asio::io_context io;
   BlockingPool pool(2);
   HttpClient http(io.get_executor(), pool);
-  auto metadata = makeMetadataClient(config, http, makeUnitRandom());
+  auto metadata = makeMetadataClient(config, http, makeUnitRandom(), provider);
   std::shared_ptr<platform::Inspector> inspector = platform::makeInspector();
   // deps.child stays empty: here the probe runs in this process.
-  auto probes = makeProbes(config, ProbeDeps{*metadata, http, pool, inspector});
+  auto probes = makeProbes(config, ProbeDeps{*metadata, http, pool, inspector, provider});
   Probe* probe = nullptr;
   for (const auto& p : probes)
     if (p->name() == name) probe = p.get();

@@ -11,6 +11,7 @@
 namespace guestpulse {
 
 // Returns the exit code: 0 with a result printed, 3 for a probe the config does not have.
-int runInternalProbe(const Config& config, const std::string& name, bool alreadyFailing);
+int runInternalProbe(const Config& config, Provider provider, const std::string& name,
+                     bool alreadyFailing);
 
 }  // namespace guestpulse

@@ -40,7 +40,8 @@ bool reportEnvironmentProblems(const Config& config) {
 // the provider (provider: auto is detected here, once) and applies that provider's
 // environment overrides.
 std::optional<Config> loadConfigOrReport(const std::string& explicitPath, std::string& usedPath,
-                                         ProviderChoice& provider) {
+                                         ProviderChoice& provider,
+                                         std::optional<Provider> forced = std::nullopt) {
   std::string path = explicitPath;
   if (path.empty()) {
     std::string fallback = platform::defaultConfigPath();
@@ -60,6 +61,8 @@ std::optional<Config> loadConfigOrReport(const std::string& explicitPath, std::s
     }
     config = std::move(loaded.config);
   }
+  // A child of the daemon is told the provider the daemon resolved: no second detection.
+  if (forced) config->provider = *forced;
   provider = resolveProvider(*config);
   applyEnvironmentOverrides(*config, provider.provider);
   if (!reportEnvironmentProblems(*config)) return std::nullopt;
@@ -138,15 +141,24 @@ int commandCheck(const std::string& configPath, bool json) {
 }
 
 int commandInternalProbe(const std::string& configPath, const std::string& name,
-                         bool alreadyFailing) {
+                         const std::string& providerName, bool alreadyFailing) {
+  std::optional<Provider> forced;
+  if (!providerName.empty()) {
+    forced = parseProvider(providerName);
+    if (!forced || *forced == Provider::Auto) {
+      std::cerr << "guestpulse internal probe: unknown provider '" << providerName << "'\n";
+      return kExitUsage;
+    }
+  }
   std::string usedPath;
-  auto config = loadConfigOrReport(configPath, usedPath);
+  ProviderChoice provider;
+  auto config = loadConfigOrReport(configPath, usedPath, provider, forced);
   if (!config) return kExitUsage;
   // stdout carries the result; the parent keeps only its last line.
   setLogLevel("off");
   platform::ignoreBrokenPipe();
   try {
-    return runInternalProbe(*config, name, alreadyFailing);
+    return runInternalProbe(*config, provider.provider, name, alreadyFailing);
   } catch (const std::exception& e) {
     std::cerr << "guestpulse internal probe: " << e.what() << "\n";
     return 1;
@@ -215,6 +227,8 @@ int main(int argc, char** argv) {
   probe->add_option("name", internalProbe, "probe name")->required();
   probe->add_option("-c,--config", configPath, "config file");
   probe->add_flag("--already-failing", alreadyFailing, "spend one attempt, not the retry budget");
+  std::string internalProvider;
+  probe->add_option("--provider", internalProvider, "the provider the daemon resolved");
 
   app.add_subcommand("version", "print the version");
 
@@ -229,7 +243,8 @@ int main(int argc, char** argv) {
   if (*check) return commandCheck(configPath, json);
   if (*validate) return commandValidate(configPath);
   if (serviceInstall || serviceUninstall) return commandService(serviceInstall, configPath);
-  if (*probe) return commandInternalProbe(configPath, internalProbe, alreadyFailing);
+  if (*probe)
+    return commandInternalProbe(configPath, internalProbe, internalProvider, alreadyFailing);
   if (*show) {
     std::string usedPath;
     ProviderChoice provider;

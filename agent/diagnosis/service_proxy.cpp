@@ -82,6 +82,16 @@ std::optional<ServiceProxyAssessment> unusable(const MetadataResult& call, const
   if (unreachable(call)) return cannotAsk(path, call, f.endpoint);
   const int status = call.status();
   if (status == 200 || status == 404) return std::nullopt;
+  // GCE answers 403 to every guest-attribute call on a VM without
+  // enable-guest-attributes=TRUE: the proxy's status cannot be read (and its agent cannot
+  // write it either). Not a proxy in the path.
+  if (status == 403 && path.starts_with("instance/guest-attributes/"))
+    return verdict(ProbeResult::degraded(
+        "guest_attributes.disabled",
+        "GET " + path +
+            ": HTTP 403: guest attributes are disabled on this VM, so the service "
+            "proxy's bootstrap status and heartbeat cannot be read (nor written by its agent)",
+        "gcloud compute instances add-metadata VM --metadata=enable-guest-attributes=TRUE"));
   return verdict(diagnoseMetadataCall(call, {f.endpoint, "GET " + path}, h));
 }
 

@@ -50,6 +50,10 @@ boost::asio::awaitable<ProbeResult> runProbeInChild(BlockingPool& pool, const Ch
     request.argv.push_back("-c");
     request.argv.push_back(spec.configPath);
   }
+  if (!spec.provider.empty()) {
+    request.argv.push_back("--provider");
+    request.argv.push_back(spec.provider);
+  }
   if (context.alreadyFailing) request.argv.push_back("--already-failing");
   request.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
   request.killGrace = std::chrono::duration_cast<std::chrono::milliseconds>(spec.killGrace);

@@ -1,6 +1,6 @@
 #pragma once
 // Runs one probe in a short-lived child of the agent's own binary:
-//   <executable> internal probe NAME [-c CONFIG] [--already-failing]
+//   <executable> internal probe NAME [-c CONFIG] [--provider P] [--already-failing]
 // which runs the probe once and prints its ProbeResult as JSON (agent/app/internal_probe).
 //
 // Why: a TLS probe loads OpenSSL (libssl and libcrypto, ~6 MB resident) and parses
@@ -26,6 +26,8 @@ class BlockingPool;
 struct ChildProbeSpec {
   std::string executable;  // this program; empty = probes run in the daemon's process
   std::string configPath;  // the config file the daemon runs with; "" = built-in defaults
+  // The provider the daemon resolved ("gce"): the child does not detect it again.
+  std::string provider;
   Duration killGrace = std::chrono::seconds(1);
 };
 

@@ -36,7 +36,7 @@ const std::string kSpec =
 
 // The fakes of a healthy service-proxy VM; the control plane is a listener of our own.
 struct Mesh {
-  fake::FakeMds mds;
+  fake::FakeMds mds{withGuestAttributes()};
   fake::FakeEnvoy envoy;
   fake::FakeMds controlPlane;  // anything that accepts TCP will do
   TempDir dir;

@@ -335,6 +335,10 @@ TEST_CASE("assessServiceProxy: every cause", "[diagnosis][service_proxy]") {
       {"metadata 403 on the attribute",
        with([](auto& f) { f.attribute = answered(403, "Forbidden"); }), State::Failed,
        "proxy.intercepted", "", ""},
+      {"guest attributes disabled on the VM (403 on a guest attribute)",
+       with([](auto& f) { f.bootstrapStatus = answered(403, "Forbidden"); }), State::Degraded,
+       "guest_attributes.disabled", "guest attributes are disabled on this VM",
+       "enable-guest-attributes=TRUE"},
   };
   for (const auto& row : rows) {
     INFO(row.name);
