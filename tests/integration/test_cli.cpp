@@ -76,7 +76,7 @@ TEST_CASE("check --json: OK, FAILED and DEGRADED with exit codes 0, 2, 1", "[cli
   for (const auto& r : mds.requests()) CHECK(r.method == "GET");
 }
 
-TEST_CASE("config validate names every problem with its line; exit 3", "[cli]") {
+TEST_CASE("config validate names every problem with its line, exit 3", "[cli]") {
   TempDir dir;
   writeFile(dir / "bad.yaml",
             "probes:\n  metadata:\n    interval: 30\n    intervall: 5s\nlog: { level: loud }\n");

@@ -12,7 +12,7 @@ UnitRandom fixed(double value) {
 }
 }  // namespace
 
-TEST_CASE("retryable outcomes: 5xx, 429, 408 and transport errors; never other 4xx", "[retry]") {
+TEST_CASE("retryable outcomes: 5xx, 429, 408 and transport errors, never other 4xx", "[retry]") {
   CHECK(isRetryable(AttemptOutcome::transport()));
   for (int s : {500, 502, 503, 504, 429, 408}) CHECK(isRetryable(AttemptOutcome::status(s)));
   for (int s : {400, 401, 403, 404, 412, 200, 301})
