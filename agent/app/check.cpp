@@ -39,21 +39,17 @@ int checkExitCode(const CheckReport& report) {
 CheckReport runCheck(const Config& config) { return runCheck(config, configuredProvider(config)); }
 
 CheckReport runCheck(const Config& config, const ProviderChoice& provider) {
-  asio::io_context io;
-  BlockingPool pool(2);
-  HttpClient http(io.get_executor(), pool);
-  auto metadata = makeMetadataClient(config, http, makeUnitRandom(), provider.provider);
-  std::shared_ptr<platform::Inspector> inspector = platform::makeInspector();
-  auto probes = makeProbes(config, ProbeDeps{*metadata, http, pool, inspector, provider.provider});
+  OneShotProbes run(config, provider.provider);
+  auto& probes = run.probes;
 
   CheckReport report;
   report.provider = provider;
-  report.endpoint = metadata->endpoint().display();
+  report.endpoint = run.metadata->endpoint().display();
   report.entries.resize(probes.size());
   for (std::size_t i = 0; i < probes.size(); ++i) {
     report.entries[i].probe = probes[i]->name();
     asio::co_spawn(
-        io,
+        run.io,
         [&, i]() -> asio::awaitable<void> {
           Probe& probe = *probes[i];
           SteadyTime start = SteadyClock::now();
@@ -64,7 +60,7 @@ CheckReport runCheck(const Config& config, const ProviderChoice& provider) {
         },
         asio::detached);
   }
-  io.run();
+  run.io.run();
   return report;
 }
 

@@ -13,6 +13,7 @@
 #include "agent/probes/metadata_probe.hpp"
 #include "agent/probes/service_proxy_probe.hpp"
 #include "agent/probes/workload_certs_probe.hpp"
+#include "platform/inspector.hpp"
 
 namespace guestpulse {
 
@@ -119,5 +120,13 @@ std::vector<std::unique_ptr<Probe>> makeProbes(const Config& config, const Probe
     probes.push_back(std::move(probe));
   return probes;
 }
+
+OneShotProbes::OneShotProbes(const Config& config, Provider provider)
+    : metadata(makeMetadataClient(config, http, makeUnitRandom(), provider)),
+      inspector(platform::makeInspector()),
+      // No child spec: these run every probe in this process.
+      probes(makeProbes(config, ProbeDeps{*metadata, http, pool, inspector, provider})) {}
+
+OneShotProbes::~OneShotProbes() = default;
 
 }  // namespace guestpulse

@@ -8,8 +8,12 @@
 #include <memory>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
+
 #include "agent/core/random.hpp"
 #include "agent/core/retry_policy.hpp"
+#include "agent/net/blocking_pool.hpp"
+#include "agent/net/http_client.hpp"
 #include "agent/probes/probe_in_child.hpp"
 #include "config/config.hpp"
 
@@ -51,5 +55,19 @@ std::unique_ptr<MetadataClient> makeMetadataClient(const Config& config, HttpCli
 
 // Guest attributes are a GCE feature: elsewhere the sink does not exist.
 bool hasGuestAttributes(Provider provider);
+
+// The probes of a config with everything they run on, owned together, for the commands
+// that run them once in this process (`check`, `internal probe`): their own io_context,
+// a small pool, the HTTP and metadata clients and this OS's inspector.
+struct OneShotProbes {
+  OneShotProbes(const Config& config, Provider provider);
+  ~OneShotProbes();
+  boost::asio::io_context io;
+  BlockingPool pool{2};
+  HttpClient http{io.get_executor(), pool};
+  std::unique_ptr<MetadataClient> metadata;
+  std::shared_ptr<platform::Inspector> inspector;
+  std::vector<std::unique_ptr<Probe>> probes;
+};
 
 }  // namespace guestpulse
