@@ -220,8 +220,7 @@ asio::awaitable<void> Agent::heartbeatLoop() {
     nextHeartbeat = SteadyClock::now() + config_.report.guestAttributes.heartbeat;
     // The heartbeat is the time of the last completed cycle: if loops stall, it goes stale
     // even though this timer still fires.
-    if (attributes_ && lastCycleWall_)
-      attributes_->set("heartbeat", formatRfc3339(*lastCycleWall_));
+    if (attributeReporter_ && lastCycleWall_) attributeReporter_->heartbeat(*lastCycleWall_);
   }
 }
 
