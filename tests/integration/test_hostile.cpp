@@ -307,7 +307,7 @@ TEST_CASE("a guest attribute the server keeps failing holds up no other, and is 
         return server.count("PUT " + attributes + "status") >=
                1 + AttributeWriter::kMaxValueStrikes;
       },
-      90s);
+      150s);
   CHECK(dropped);
   std::this_thread::sleep_for(2s);
   running.stop();

@@ -190,7 +190,7 @@ TEST_CASE("serial sink: lines reach a file, whole and in order", "[serial]") {
   CHECK(sink.backoff() == 0ms);
 }
 
-TEST_CASE("serial sink: a line without newline gets one; an oversized one is cut", "[serial]") {
+TEST_CASE("serial sink: a line without newline gets one, an oversized one is cut", "[serial]") {
   auto dev = std::make_shared<FakeDevice>();
   SerialConsoleSink sink("fake", fastOptions(8), fakeFactory(dev));
   sink.post("no newline");
@@ -304,7 +304,7 @@ TEST_CASE("serial sink: a factory that fails is retried", "[serial]") {
   CHECK(sink.writeErrors() == 2);
 }
 
-TEST_CASE("serial sink: stop() is idempotent; posting afterwards only counts drops", "[serial]") {
+TEST_CASE("serial sink: stop() is idempotent, posting afterwards only counts drops", "[serial]") {
   auto dev = std::make_shared<FakeDevice>();
   SerialConsoleSink sink("fake", fastOptions(4), fakeFactory(dev));
   sink.post(lineN(1));
@@ -318,7 +318,7 @@ TEST_CASE("serial sink: stop() is idempotent; posting afterwards only counts dro
   CHECK(dev->output() == lineN(1));
 }
 
-TEST_CASE("serial sink: a FIFO without reader never blocks post(); a reader gets the rest",
+TEST_CASE("serial sink: a FIFO without reader never blocks post(), a reader gets the rest",
           "[serial]") {
   TempDir dir;
   const std::string fifo = dir.file("ttyS0-standin");
