@@ -68,7 +68,7 @@ verdicts() { jq -r '.probes[] | "\(.name) \(.state) \(.cause)"' "$1" 2>/dev/null
 # The metadata probe's message without what changes from run to run (attempt timings).
 evidence() {
   jq -r '.probes[] | select(.name == "metadata") | .message' "$1" 2>/dev/null |
-    sed -E 's/\([0-9]+ attempts? over [0-9.]+m?s\)//g; s/[0-9]+(\.[0-9]+)?m?s\b/<t>/g'
+    sed -E 's/\([0-9]+ attempts? over [0-9.]+m?s\)//g; s/(under )?[0-9]+(\.[0-9]+)?m?s\b/<t>/g'
 }
 # Does a message say what could not be read, and why?
 says_why() { grep -qiE "(permission denied|not permitted|needs root|CAP_NET_ADMIN|cannot|could not)" <<<"$1"; }

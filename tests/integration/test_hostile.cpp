@@ -23,15 +23,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Under ASan or TSan the resident size holds shadow memory and the allocator's quarantine
-// of freed blocks (up to 256 MiB), so it says nothing about what the agent keeps: the
-// RSS bounds are checked in the plain builds only.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kRssMeaningful = false;
-#else
-constexpr bool kRssMeaningful = true;
-#endif
-
 long rssKb(int pid = 0) {
   std::string status =
       readFile("/proc/" + (pid ? std::to_string(pid) : std::string("self")) + "/status");
@@ -55,6 +46,8 @@ Config hostileConfig(const HostileServer& server, const TempDir& dir) {
   config.probes.metadata.interval = 1s;
   config.probes.workloadCerts.enabled = Enablement::False;
   config.probes.mdsMtls.enabled = Enablement::False;
+  // The hostile server answers every GET, gce-service-proxy/ included.
+  config.probes.serviceProxy.enabled = Enablement::False;
   config.report.serial.device = (dir / "serial.log").string();
   config.report.stateDir = (dir / "state").string();
   config.report.guestAttributes.heartbeat = 10s;

@@ -387,7 +387,7 @@ TEST_CASE("service_proxy: hostile config dumps cost bounded time and memory",
   rusage after{};
   ::getrusage(RUSAGE_SELF, &after);
   // Max RSS (KiB) grew by less than 16 MiB over 64 MiB and endless dumps: never held.
-  CHECK(after.ru_maxrss - before.ru_maxrss < 16 * 1024);
+  if (kRssMeaningful) CHECK(after.ru_maxrss - before.ru_maxrss < 16 * 1024);
   CHECK(mesh.envoy.configDumpBytesSent() >= 2 * (16u << 20));
 
   // A huge dump with its listeners within the limit is read through to them.
