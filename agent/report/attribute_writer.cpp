@@ -13,12 +13,24 @@ AttributeWriter::AttributeWriter(RetrySettings retry, UnitRandom random, Duratio
 AttributeWriter::Action AttributeWriter::next(SteadyTime now) {
   Action action;
   if (queue_.empty()) return action;  // Idle until set()
+  if (serverDown_) return action;     // Idle until serverReachable() (or set(): still idle)
   if (now < notBefore_) {
     action.kind = Action::Kind::WaitUntil;
     action.until = notBefore_;
     return action;
   }
-  if (!finalFlush_ && queue_.next()->first == "heartbeat" &&
+  auto candidate = *queue_.next();
+  if (!finalFlush_ && now < holdUntil_ && candidate.first != "status") {
+    // Held: only status goes, whatever outranks it (a re-sent status ranks below changes).
+    auto status = queue_.pending().find("status");
+    if (status == queue_.pending().end()) {
+      action.kind = Action::Kind::WaitUntil;
+      action.until = holdUntil_;
+      return action;
+    }
+    candidate = *status;
+  }
+  if (!finalFlush_ && candidate.first == "heartbeat" &&
       limiter_.count(std::chrono::seconds(60), now) + kReservedForChanges >= 10) {
     action.kind = Action::Kind::WaitUntil;
     action.until = now + std::chrono::seconds(1);  // or sooner, when a change is set()
@@ -30,7 +42,7 @@ AttributeWriter::Action AttributeWriter::next(SteadyTime now) {
     action.until = limiter_.nextAllowed(now);
     return action;
   }
-  auto [key, value] = *queue_.next();
+  auto [key, value] = std::move(candidate);
   ++counters_.attempts;
   action.kind = Action::Kind::Write;
   action.key = std::move(key);

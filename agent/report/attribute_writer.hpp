@@ -1,7 +1,8 @@
 #pragma once
 // The guest-attribute writer's decisions, I/O-free: what to write next and when, given
 // the coalescing queue, GCE's rate limits (10 writes a minute, 3 a second, failed
-// attempts included), the backoff after failures and the "feature disabled" state.
+// attempts included), the backoff after failures, the "feature disabled" state, a server
+// the metadata probe finds unreachable, and the spreading of bulk writes.
 // GuestAttributeSink drives it with real time; tests drive it with a manual clock.
 
 #include <cstdint>
@@ -72,7 +73,32 @@ class AttributeWriter {
     queue_.unparkAll();
   }
   // Shutting down: no change can follow, so the heartbeat needs no reserve left for one.
+  // Holds (spreadFrom) end; a server known to be unreachable still gets nothing.
   void finalFlush() { finalFlush_ = true; }
+
+  // The metadata probe finds the server unreachable (a transport failure, 5xx or 429
+  // past its retries, an answer that is not the server's): nothing is written until
+  // serverReachable(). The probe's own backed-off requests are the only ones the server
+  // sees in an outage; values keep coalescing meanwhile.
+  void serverUnreachable() { serverDown_ = true; }
+  // The server answers again: what waited goes now (see skipBackoff), `status` first, and
+  // the rest spread (spreadFrom) so that a fleet recovering together does not write
+  // everything in the same second. While the feature is disabled (403) its recheck keeps
+  // its own time: a recovery of the server says nothing about the 403.
+  void serverReachable(SteadyTime now, Duration spread) {
+    serverDown_ = false;
+    if (disabled_) return;
+    skipBackoff(now);
+    spreadFrom(now, spread);
+  }
+  bool serverDown() const { return serverDown_; }
+  // Every key but `status` waits until a random moment in [now, now + spread): at start
+  // and after an outage, when every value is pending at once. `status` is never held.
+  void spreadFrom(SteadyTime now, Duration spread) {
+    holdUntil_ =
+        now + Duration(static_cast<Duration::rep>(random_() * static_cast<double>(spread.count())));
+  }
+  SteadyTime heldUntil() const { return holdUntil_; }
 
   const AttributeQueue& queue() const { return queue_; }
   AttributeQueue& queue() { return queue_; }
@@ -89,6 +115,8 @@ class AttributeWriter {
   SteadyTime notBefore_{};
   bool disabled_ = false;
   bool finalFlush_ = false;
+  bool serverDown_ = false;
+  SteadyTime holdUntil_{};  // keys other than status wait until then
   int consecutiveFailures_ = 0;
   // The values whose last write failed, by key: which value, its strikes, and how many
   // deliveries there had been at its last failure.

@@ -2,6 +2,11 @@
 
 namespace guestpulse {
 
+bool serverUnreachableCause(std::string_view cause) {
+  return cause.rfind("net.", 0) == 0 || cause == "mds.unavailable" || cause == "mds.throttled" ||
+         cause == "mds.bad_response" || cause == "proxy.intercepted";
+}
+
 GuestAttributeReporter::GuestAttributeReporter(AttributeTarget& sink, std::string serverProbe)
     : sink_(sink), serverProbe_(std::move(serverProbe)) {}
 
@@ -18,11 +23,23 @@ void GuestAttributeReporter::onTransition(const Transition& t, const HealthModel
     sink_.set("last-failure", health.lastFailure()->toAttribute());
   if (t.probe == serverProbe_ && t.to == State::Ok && t.from) {
     publishSnapshot(health, t.at);
-    sink_.retryNow();
+    serverDown_ = false;
+    sink_.serverReachable();
   }
 }
 
-void GuestAttributeReporter::onResult(const HealthModel&, Timestamp now) {
+void GuestAttributeReporter::onResult(const HealthModel& health, Timestamp now) {
+  // The server probe's verdict, also when it did not change (a restored failure goes on).
+  if (const ProbeHealth* server = health.probe(serverProbe_); server && server->known) {
+    const bool down = server->state != State::Ok && serverUnreachableCause(server->current.cause);
+    if (down != serverDown_) {
+      serverDown_ = down;
+      if (down)
+        sink_.serverUnreachable();
+      else
+        sink_.serverReachable();
+    }
+  }
   if (firstResultSeen_) return;
   firstResultSeen_ = true;
   // The first heartbeat goes out with the first results, not a heartbeat period later.

@@ -72,6 +72,8 @@ GuestAttributeSink::GuestAttributeSink(asio::any_io_executor executor, MetadataC
       wake_(executor),
       finished_(executor) {
   load();
+  // A fleet boots together: its first values (and what was restored) go out spread.
+  writer_.spreadFrom(SteadyClock::now(), options_.spread);
 }
 
 void GuestAttributeSink::set(const std::string& key, const std::string& value) {
@@ -86,9 +88,15 @@ void GuestAttributeSink::refresh(const std::string& key, const std::string& valu
   wake_.cancel();
 }
 
-void GuestAttributeSink::retryNow() {
-  if (writer_.disabled()) return;  // a recovery of the probe says nothing about the 403
-  writer_.skipBackoff(SteadyClock::now());
+void GuestAttributeSink::serverUnreachable() {
+  if (!writer_.serverDown())
+    logger("guest-attributes")
+        ->debug("metadata server unreachable: guest attribute writes held until it answers");
+  writer_.serverUnreachable();
+}
+
+void GuestAttributeSink::serverReachable() {
+  writer_.serverReachable(SteadyClock::now(), options_.spread);
   wake_.cancel();
 }
 

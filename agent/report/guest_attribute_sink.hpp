@@ -65,6 +65,9 @@ class GuestAttributeSink : public AttributeTarget {
     Duration disabledRecheck = std::chrono::minutes(30);
     std::string persistPath;            // "" = keep unsent values in memory only
     StateFileWriter* writer = nullptr;  // writes persistPath off the loop; null = inline
+    // Bulk writes (at start, after an outage) are spread over up to this long; status is
+    // never held. 0 = no spreading.
+    Duration spread = Duration::zero();
   };
   // Called when the sink learns the feature is off (true) or on again (false).
   using DisabledCallback = std::function<void(bool disabled, const std::string& detail)>;
@@ -73,8 +76,11 @@ class GuestAttributeSink : public AttributeTarget {
                      RetrySettings retry, UnitRandom random);
 
   void set(const std::string& key, const std::string& value) override;
-  // The metadata server answers again: write what waits now instead of after the backoff.
-  void retryNow() override;
+  // The metadata probe finds the server unreachable: hold every write until it answers.
+  void serverUnreachable() override;
+  // The metadata server answers again: write status now, the rest spread (Options.spread)
+  // instead of after the backoff.
+  void serverReachable() override;
   // Writes `value` again even if the server already had it (it may have lost its state),
   // after every real change.
   void refresh(const std::string& key, const std::string& value) override;

@@ -272,3 +272,113 @@ TEST_CASE("in an outage every value fails and none is dropped", "[attributes][ho
   REQUIRE_FALSE(written.empty());
   CHECK(written.front() == "status");
 }
+
+TEST_CASE("a server the metadata probe finds gone gets no writes; status goes first when back",
+          "[attributes]") {
+  AttributeWriter writer(retry(), makeUnitRandom(5), 30min);
+  SteadyTime now{};
+  writer.set("status", "FAILED");
+  writer.set("probe-metadata", "FAILED net.timeout: t");
+  writer.serverUnreachable();
+  // Five minutes of an outage with a heartbeat every minute: not one attempt.
+  for (; now < SteadyTime{} + 5min; now += 1s) {
+    if ((now - SteadyTime{}) % 60s == 0s) writer.set("heartbeat", "h");
+    CHECK(writer.next(now).kind == AttributeWriter::Action::Kind::Idle);
+  }
+  CHECK(writer.counters().attempts == 0);
+  // Back: status at once, the rest within the spread (here 30 s), within the limits.
+  writer.set("status", "OK");
+  writer.set("probe-metadata", "OK");
+  writer.serverReachable(now, 30s);
+  const SteadyTime back = now;
+  REQUIRE(writer.heldUntil() >= back);
+  REQUIRE(writer.heldUntil() < back + 30s);
+  std::vector<std::pair<std::string, SteadyTime>> written;
+  std::vector<SteadyTime> times;
+  for (; now < back + 40s; now += 100ms) {
+    auto action = writer.next(now);
+    if (action.kind != AttributeWriter::Action::Kind::Write) continue;
+    writer.onOutcome(action.key, action.value, WriteOutcome::Delivered, now);
+    written.emplace_back(action.key, now);
+    times.push_back(now);
+  }
+  REQUIRE(written.size() == 3);
+  CHECK(written[0].first == "status");
+  CHECK(written[0].second == back);
+  for (std::size_t i = 1; i < written.size(); ++i) CHECK(written[i].second >= writer.heldUntil());
+  requireWithinLimits(times);
+}
+
+TEST_CASE("the spread at start holds everything but status, and a stop flushes it all",
+          "[attributes]") {
+  // Pinned random: the hold ends at half the spread.
+  AttributeWriter writer(
+      retry(), [] { return 0.5; }, 30min);
+  SteadyTime now{};
+  writer.spreadFrom(now, 20s);
+  CHECK(writer.heldUntil() == SteadyTime{} + 10s);
+  writer.set("probe-metadata", "OK");
+  writer.set("heartbeat", "h");
+  auto held = writer.next(now);
+  REQUIRE(held.kind == AttributeWriter::Action::Kind::WaitUntil);
+  CHECK(held.until == SteadyTime{} + 10s);
+  writer.set("status", "OK");
+  auto status = writer.next(now);
+  REQUIRE(status.kind == AttributeWriter::Action::Kind::Write);
+  CHECK(status.key == "status");
+  writer.onOutcome(status.key, status.value, WriteOutcome::Delivered, now);
+  CHECK(writer.next(now + 1s).kind == AttributeWriter::Action::Kind::WaitUntil);
+  // Stopping: nothing waits for the spread.
+  writer.finalFlush();
+  auto flushed = writer.next(now + 1s);
+  REQUIRE(flushed.kind == AttributeWriter::Action::Kind::Write);
+  CHECK(flushed.key == "probe-metadata");
+}
+
+TEST_CASE("a stop while the server is gone writes nothing", "[attributes]") {
+  AttributeWriter writer(retry(), makeUnitRandom(5), 30min);
+  writer.set("status", "FAILED");
+  writer.serverUnreachable();
+  writer.finalFlush();
+  CHECK(writer.next(SteadyTime{}).kind == AttributeWriter::Action::Kind::Idle);
+}
+
+TEST_CASE("a server back does not cut short the recheck of a disabled feature", "[attributes]") {
+  AttributeWriter writer(retry(), makeUnitRandom(1), 30min);
+  SteadyTime now{};
+  writer.set("status", "OK");
+  auto first = writer.next(now);
+  writer.onOutcome(first.key, first.value, WriteOutcome::Disabled, now);
+  writer.serverUnreachable();
+  writer.serverReachable(now + 1min, 0s);
+  CHECK_FALSE(writer.serverDown());
+  auto action = writer.next(now + 1min);
+  REQUIRE(action.kind == AttributeWriter::Action::Kind::WaitUntil);
+  CHECK(action.until == now + 30min);
+}
+
+TEST_CASE("after an outage a re-sent status goes before the held changes", "[attributes]") {
+  AttributeWriter writer(
+      retry(), [] { return 0.9; }, 30min);
+  SteadyTime now{};
+  writer.set("status", "OK");
+  auto first = writer.next(now);
+  writer.onOutcome(first.key, first.value, WriteOutcome::Delivered, now);
+  // The outage: FAILED never reaches the server; back, status is OK again, which the
+  // server still holds, so only the re-send (ranked below changes) carries it.
+  writer.serverUnreachable();
+  writer.set("status", "FAILED");
+  writer.set("last-failure", "t metadata net.timeout: t");
+  now += 5min;
+  writer.set("status", "OK");
+  writer.queue().refresh("status", "OK");
+  writer.serverReachable(now, 30s);
+  auto action = writer.next(now);
+  REQUIRE(action.kind == AttributeWriter::Action::Kind::Write);
+  CHECK(action.key == "status");
+  CHECK(action.value == "OK");
+  writer.onOutcome(action.key, action.value, WriteOutcome::Delivered, now);
+  auto held = writer.next(now);
+  REQUIRE(held.kind == AttributeWriter::Action::Kind::WaitUntil);
+  CHECK(held.until == now + 27s);
+}

@@ -13,12 +13,13 @@ namespace {
 
 struct Recorder : AttributeTarget {
   std::vector<std::pair<std::string, std::string>> sets, refreshes;
-  int retries = 0;
+  int retries = 0, lost = 0;
   void set(const std::string& k, const std::string& v) override { sets.emplace_back(k, v); }
   void refresh(const std::string& k, const std::string& v) override {
     refreshes.emplace_back(k, v);
   }
-  void retryNow() override { ++retries; }
+  void serverReachable() override { ++retries; }
+  void serverUnreachable() override { ++lost; }
   std::map<std::string, std::string> latest() const {
     std::map<std::string, std::string> m;
     for (const auto& [k, v] : sets) m[k] = v;
@@ -103,4 +104,66 @@ TEST_CASE("attribute reporter: probe values", "[report][attributes]") {
   CHECK(GuestAttributeReporter::probeValue(State::Degraded,
                                            ProbeResult::degraded("mds.throttled", "", "")) ==
         "DEGRADED mds.throttled");
+}
+
+TEST_CASE("attribute reporter: writes are held while the metadata probe finds the server gone",
+          "[report][attributes]") {
+  Recorder sink;
+  GuestAttributeReporter reporter(sink);
+  HealthModel health;
+  health.addProbe("metadata");
+  health.addProbe("app");
+  auto result = [&](const std::string& probe, ProbeResult r, int s) {
+    if (auto t = health.update(probe, r, at(s))) reporter.onTransition(*t, health);
+    reporter.onResult(health, at(s));
+  };
+  result("metadata", ProbeResult::ok(), 0);
+  CHECK(sink.lost == 0);
+  // A cause that says nothing about writes: the server answers, only not as the probe wants.
+  result("metadata", ProbeResult::failed("mds.http_error", "404", "check"), 10);
+  result("metadata", ProbeResult::failed("dns.resolve_failed", "x", "y"), 20);
+  CHECK(sink.lost == 0);
+  // The server is gone: once, however many failing results follow.
+  result("metadata", ProbeResult::failed("net.timeout", "connect timed out", "routes"), 30);
+  result("metadata", ProbeResult::failed("net.timeout", "connect timed out", "routes"), 90);
+  result("metadata", ProbeResult::failed("mds.unavailable", "503", "wait"), 150);
+  CHECK(sink.lost == 1);
+  // Another probe's failure is not the server's.
+  result("app", ProbeResult::failed("custom.tcp_refused", "x", "y"), 160);
+  CHECK(sink.lost == 1);
+  CHECK(sink.retries == 0);
+  // Still failing, but the server answers (a 404): writes may go again.
+  result("metadata", ProbeResult::failed("mds.http_error", "404", "check"), 170);
+  CHECK(sink.retries == 1);
+  result("metadata", ProbeResult::failed("proxy.intercepted", "no flavor", "bypass"), 180);
+  CHECK(sink.lost == 2);
+  result("metadata", ProbeResult::ok(), 200);
+  CHECK(sink.retries == 2);  // once, from the recovery
+}
+
+TEST_CASE("attribute reporter: a failure restored from the last run holds writes at once",
+          "[report][attributes]") {
+  Recorder sink;
+  GuestAttributeReporter reporter(sink);
+  HealthModel health;
+  health.addProbe("metadata");
+  health.update("metadata", ProbeResult::failed("net.connection_refused", "RST", "x"), at(0));
+  // The first result of this run is the same failure: no transition, still held.
+  auto t =
+      health.update("metadata", ProbeResult::failed("net.connection_refused", "RST", "x"), at(5));
+  CHECK_FALSE(t);
+  reporter.onResult(health, at(5));
+  CHECK(sink.lost == 1);
+}
+
+TEST_CASE("attribute reporter: which causes mean the server cannot take a write",
+          "[report][attributes]") {
+  for (const char* cause :
+       {"net.timeout", "net.connection_refused", "net.no_route", "net.connection_reset",
+        "mds.unavailable", "mds.throttled", "mds.bad_response", "proxy.intercepted"})
+    CHECK(serverUnreachableCause(cause));
+  for (const char* cause :
+       {"dns.resolve_failed", "dns.hosts_mapping_missing", "mds.http_error", "mds.header_rejected",
+        "proxy.no_proxy_missing", "workload_certs.expired", ""})
+    CHECK_FALSE(serverUnreachableCause(cause));
 }
