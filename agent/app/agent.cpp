@@ -1,5 +1,6 @@
 #include "agent/app/agent.hpp"
 
+#include <algorithm>
 #include <filesystem>
 
 #include <boost/asio/as_tuple.hpp>
@@ -40,6 +41,10 @@ constexpr Duration kReloadReadBound = std::chrono::seconds(5);
 constexpr std::size_t kMaxHealthFileBytes = 256 * 1024;
 }  // namespace
 
+Duration startupSpread(const Config& config) {
+  return std::min<Duration>(config.probes.metadata.interval, std::chrono::seconds(30));
+}
+
 Agent::Agent(asio::io_context& io, Config config, AgentOptions options)
     : io_(io),
       config_(std::move(config)),
@@ -61,7 +66,8 @@ Agent::Agent(asio::io_context& io, Config config, AgentOptions options)
   restoreState();
 
   ScheduleSettings schedule;
-  schedule.initialStagger = options_.initialStagger;
+  const Duration spread = options_.startupSpread.value_or(startupSpread(config_));
+  schedule.initialStagger = spread;
   schedule.backoff = retrySettings(config_);
   scheduler_ = std::make_unique<Scheduler>(
       io.get_executor(), schedule, random_,
@@ -82,6 +88,7 @@ Agent::Agent(asio::io_context& io, Config config, AgentOptions options)
     sinkOptions.ns = config_.report.guestAttributes.ns;
     if (stateDirUsable_) sinkOptions.persistPath = statePath("guest-attributes.json");
     sinkOptions.writer = stateWriter_.get();
+    sinkOptions.spread = spread;
     attributes_ = std::make_unique<GuestAttributeSink>(io.get_executor(), *metadata_, sinkOptions,
                                                        metadata_->retrySettings(), random_);
     attributeReporter_ = std::make_unique<GuestAttributeReporter>(*attributes_);

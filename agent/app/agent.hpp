@@ -41,8 +41,11 @@ class Inspector;
 struct AgentOptions {
   UnitRandom random;  // seeded from the OS when empty
   Duration flushBound = std::chrono::seconds(5);
-  Duration initialStagger = std::chrono::milliseconds(500);  // max random delay before first cycle
-  std::string configPath;                                    // for reload; empty = defaults only
+  // How far the start is spread: each probe's first run is at a random moment within
+  // min(this, its interval), and the first guest-attribute writes but `status` (and the
+  // re-sends after an outage) within this. Unset: startupSpread(config).
+  std::optional<Duration> startupSpread;
+  std::string configPath;  // for reload; empty = defaults only
   // This program, to run TLS probes in a child of it ("" = run them in this process).
   std::string selfExecutable;
   // The host evidence of the probes; null = this OS's inspector. Tests give one reading
@@ -52,6 +55,11 @@ struct AgentOptions {
   // the configured one, with auto taken as GCE.
   std::optional<ProviderChoice> provider;
 };
+
+// The default spread of a fleet's start: one metadata interval, at most 30 s. A fleet
+// booting together then calls the metadata server about as often in its first minute as
+// later, and an agent reports its first status within one interval.
+Duration startupSpread(const Config& config);
 
 class Agent {
  public:

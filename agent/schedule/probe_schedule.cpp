@@ -1,12 +1,15 @@
 #include "agent/schedule/probe_schedule.hpp"
 
+#include <algorithm>
+
 namespace guestpulse {
 
 ProbeSchedule::ProbeSchedule(ScheduleSettings settings, UnitRandom random, bool failingAtStart)
     : settings_(settings), random_(std::move(random)), failing_(failingAtStart) {}
 
 Duration ProbeSchedule::firstDelay() {
-  return Duration(static_cast<Duration::rep>(random_() * settings_.initialStagger.count()));
+  const Duration bound = std::min(settings_.initialStagger, settings_.interval);
+  return Duration(static_cast<Duration::rep>(random_() * static_cast<double>(bound.count())));
 }
 
 Duration ProbeSchedule::afterRun(State state) {

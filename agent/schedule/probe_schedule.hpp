@@ -2,8 +2,9 @@
 // When a probe runs next: the schedule of one probe as a sans-I/O state machine, driven by
 // the Scheduler (scheduler.hpp) and by tests with a seeded or pinned random source.
 //
-//  - first run: a random stagger in [0, initialStagger), so a fleet rebooted together
-//    does not call the metadata server in lockstep;
+//  - first run: a random stagger in [0, min(initialStagger, interval)), so a fleet
+//    rebooted together does not call the metadata server in lockstep (and a probe never
+//    waits longer for its first run than between two runs);
 //  - after an OK run: the interval;
 //  - while the probe keeps failing, its cycles back off too: max(interval, the backoff
 //    ceiling for the number of failed cycles in a row) along `backoff` (retry.initial ×

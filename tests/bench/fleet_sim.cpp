@@ -6,6 +6,12 @@
 // again after the outage; the same figures tests/bench/fleet.sh measures with real
 // processes, for a fleet no single machine can run. Asserts nothing.
 //
+// Two variants run on the same seed: `agent`, as the agent behaves (first runs and bulk
+// guest-attribute writes spread over min(metadata interval, 30 s), writes held while the
+// metadata probe finds the server gone), and `baseline`, without the spread and the hold
+// (first runs within 0.5 s, every value written as soon as the limits allow), so the
+// ratios between the two are measured in the same run.
+//
 //   fleet_sim [AGENTS=100000] [OUTAGE_START_S=1200] [OUTAGE_S=300] [HOUR_S=3600] [SEED=1]
 //
 // The agents run the default config (metadata every 30 s, workload_certs and
@@ -55,6 +61,13 @@ struct Server {
   bool up(SteadyTime t) const { return t < downFrom || t >= downUntil; }
 };
 
+struct Variant {
+  const char* name;
+  Duration spread;  // first runs and bulk writes; 0 = none
+  Duration stagger;
+  bool holdWhileDown;
+};
+
 struct Agent;
 
 // The reporter's target: the writer, as GuestAttributeSink hands it values.
@@ -62,6 +75,7 @@ struct WriterTarget : AttributeTarget {
   AttributeWriter* writer = nullptr;
   SteadyTime* now = nullptr;
   bool* poke = nullptr;  // something new to write: wake the writer
+  const Variant* variant = nullptr;
   void set(const std::string& k, const std::string& v) override {
     writer->set(k, v);
     *poke = true;
@@ -70,8 +84,11 @@ struct WriterTarget : AttributeTarget {
     writer->queue().refresh(k, v);
     *poke = true;
   }
-  void retryNow() override {
-    writer->skipBackoff(*now);
+  void serverUnreachable() override {
+    if (variant->holdWhileDown) writer->serverUnreachable();
+  }
+  void serverReachable() override {
+    writer->serverReachable(*now, variant->spread);
     *poke = true;
   }
 };
@@ -83,12 +100,13 @@ struct ProbeRun {
 };
 
 struct Agent {
-  Agent(UnitRandom random) : writer(kRetry, random, 30min), reporter(target) {
+  Agent(UnitRandom random, const Variant& variant)
+      : writer(kRetry, random, 30min), reporter(target) {
     for (const auto& p : kProbes) {
       health.addProbe(p.name);
       ScheduleSettings s;
       s.interval = p.interval;
-      s.initialStagger = 500ms;
+      s.initialStagger = variant.stagger;
       s.backoff = kRetry;
       schedules.emplace_back(s, random);
     }
@@ -96,6 +114,7 @@ struct Agent {
     target.writer = &writer;
     target.now = &now;
     target.poke = &poke;
+    target.variant = &variant;
   }
   HealthModel health;
   std::vector<ProbeSchedule> schedules;
@@ -140,14 +159,15 @@ Stats stats(const std::vector<std::uint32_t>& perSecond, int from, int to) {
   return s;
 }
 
-}  // namespace
+struct Figures {
+  Stats phase[3];
+  std::vector<std::int64_t> back;  // ms from the outage's end to status=OK accepted
+  std::uint64_t requests = 0;
+  std::vector<std::uint32_t> perSecond;
+};
 
-int main(int argc, char** argv) {
-  const std::uint32_t agents = argc > 1 ? std::atoi(argv[1]) : 100000;
-  const int outageStart = argc > 2 ? std::atoi(argv[2]) : 1200;
-  const int outageLength = argc > 3 ? std::atoi(argv[3]) : 300;
-  const int hour = argc > 4 ? std::atoi(argv[4]) : 3600;
-  const std::uint64_t seed = argc > 5 ? std::atoll(argv[5]) : 1;
+Figures simulate(const Variant& variant, std::uint32_t agents, int outageStart, int outageLength,
+                 int hour, std::uint64_t seed) {
   const Server server{at(outageStart * 1000LL), at((outageStart + outageLength) * 1000LL)};
 
   UnitRandom random = makeUnitRandom(seed);
@@ -162,10 +182,11 @@ int main(int argc, char** argv) {
   };
 
   for (std::uint32_t i = 0; i < agents; ++i) {
-    fleet.push_back(std::make_unique<Agent>(random));
+    fleet.push_back(std::make_unique<Agent>(random, variant));
     // The fleet boots within 10 s, as a managed instance group does.
     const std::int64_t boot = static_cast<std::int64_t>(random() * 10000);
     Agent& a = *fleet.back();
+    a.writer.spreadFrom(at(boot), variant.spread);
     for (int p = 0; p < kProbeCount; ++p)
       events.push({boot + msOf(SteadyTime{} + a.schedules[p].firstDelay()), i, Kind::Attempt,
                    static_cast<std::uint8_t>(p)});
@@ -235,8 +256,6 @@ int main(int argc, char** argv) {
           finishRun(e.agent, a, e.probe, true);
           break;
         }
-        RetrySettings budget = kRetry;
-        budget.attempts = run.budget;
         auto delay = run.attempt < run.budget ? run.policy->onFailure(AttemptOutcome::status(503))
                                               : std::optional<Duration>{};
         if (delay)
@@ -258,36 +277,64 @@ int main(int argc, char** argv) {
     if (a.poke) wakeWriter(e.agent, a);
   }
 
+  Figures f;
+  const int bounds[4] = {0, outageStart, outageStart + outageLength, hour};
+  for (int p = 0; p < 3; ++p) f.phase[p] = stats(perSecond, bounds[p], bounds[p + 1]);
+  for (const auto& a : fleet)
+    if (a->statusOkAfterOutageMs >= 0) f.back.push_back(a->statusOkAfterOutageMs);
+  std::sort(f.back.begin(), f.back.end());
+  f.requests = requests;
+  f.perSecond = std::move(perSecond);
+  return f;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::uint32_t agents = argc > 1 ? std::atoi(argv[1]) : 100000;
+  const int outageStart = argc > 2 ? std::atoi(argv[2]) : 1200;
+  const int outageLength = argc > 3 ? std::atoi(argv[3]) : 300;
+  const int hour = argc > 4 ? std::atoi(argv[4]) : 3600;
+  const std::uint64_t seed = argc > 5 ? std::atoll(argv[5]) : 1;
+  // FLEET_SIM_SPREAD_S: the agent's spread (the agent's own default: 30 s), to see what
+  // another one would give.
+  const char* spreadEnv = std::getenv("FLEET_SIM_SPREAD_S");
+  const Duration spread = std::chrono::seconds(spreadEnv ? std::atoi(spreadEnv) : 30);
+  const Variant variants[] = {{"baseline", Duration::zero(), 500ms, false},
+                              {"agent", spread, spread, true}};
   std::printf(
       "fleet_sim: %u agents, default config, booting within 10 s; all-503 outage "
       "%d..%d s; %d s simulated (seed %llu)\n",
       agents, outageStart, outageStart + outageLength, hour, static_cast<unsigned long long>(seed));
-  struct Phase {
-    const char* name;
-    int from, to;
-  };
-  const Phase phases[] = {{"steady", 0, outageStart},
-                          {"outage", outageStart, outageStart + outageLength},
-                          {"recovery", outageStart + outageLength, hour}};
-  for (const auto& ph : phases) {
-    Stats s = stats(perSecond, ph.from, ph.to);
-    std::printf("  %-9s %5d s  mean %10.1f/s  peak %8.0f/s  peak/mean %5.2f  per agent %.4f/s\n",
-                ph.name, ph.to - ph.from, s.mean, s.peak, s.peak / s.mean, s.mean / agents);
+  const char* phaseNames[] = {"steady", "outage", "recovery"};
+  Figures results[2];
+  for (int v = 0; v < 2; ++v) {
+    const Figures& f = results[v] =
+        simulate(variants[v], agents, outageStart, outageLength, hour, seed);
+    std::printf("%s:\n", variants[v].name);
+    for (int p = 0; p < 3; ++p)
+      std::printf("  %-9s mean %10.1f/s  peak %8.0f/s  peak/mean %5.2f  per agent %.4f/s\n",
+                  phaseNames[p], f.phase[p].mean, f.phase[p].peak,
+                  f.phase[p].peak / f.phase[p].mean, f.phase[p].mean / agents);
+    if (!f.back.empty())
+      std::printf(
+          "  status=OK accepted again by %zu of %u agents: median %.1f s, 99 %% %.1f s, "
+          "last %.1f s after the outage\n",
+          f.back.size(), agents, f.back[f.back.size() / 2] / 1000.0,
+          f.back[f.back.size() * 99 / 100] / 1000.0, f.back.back() / 1000.0);
+    std::printf("  %llu requests in all\n", static_cast<unsigned long long>(f.requests));
   }
-  std::vector<std::int64_t> back;
-  for (const auto& a : fleet)
-    if (a->statusOkAfterOutageMs >= 0) back.push_back(a->statusOkAfterOutageMs);
-  std::sort(back.begin(), back.end());
-  if (!back.empty())
-    std::printf(
-        "  status=OK accepted again by %zu of %u agents: median %.1f s, 99 %% %.1f s, "
-        "last %.1f s after the outage\n",
-        back.size(), agents, back[back.size() / 2] / 1000.0, back[back.size() * 99 / 100] / 1000.0,
-        back.back() / 1000.0);
-  std::printf("  %llu requests in all\n", static_cast<unsigned long long>(requests));
+  std::printf("agent / baseline:");
+  for (int p = 0; p < 3; ++p)
+    std::printf("  %s peak/mean %.2f, mean %.2f;", phaseNames[p],
+                (results[1].phase[p].peak / results[1].phase[p].mean) /
+                    (results[0].phase[p].peak / results[0].phase[p].mean),
+                results[1].phase[p].mean / results[0].phase[p].mean);
+  std::printf("\n");
   if (const char* out = std::getenv("FLEET_SIM_DATA")) {
     if (FILE* f = std::fopen(out, "w")) {
-      for (int i = 0; i < hour; ++i) std::fprintf(f, "%d %u\n", i, perSecond[i]);
+      for (int i = 0; i < hour; ++i)
+        std::fprintf(f, "%d %u %u\n", i, results[0].perSecond[i], results[1].perSecond[i]);
       std::fclose(f);
     }
   }

@@ -54,6 +54,8 @@ Config fastConfig(const fake::FakeMds& mds, const TempDir& dir) {
 }
 
 RunningAgent::RunningAgent(Config config, AgentOptions options) {
+  // Tests want their first results at once; the fleet spread has tests of its own.
+  if (!options.startupSpread) options.startupSpread = std::chrono::milliseconds(500);
   agent_ = std::make_unique<Agent>(io_, std::move(config), std::move(options));
   agent_->start();
   thread_ = std::thread([this] { io_.run(); });

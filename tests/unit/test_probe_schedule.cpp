@@ -32,6 +32,15 @@ TEST_CASE("schedule: the first run is staggered within initialStagger", "[schedu
   CHECK(ProbeSchedule(settings(), pinned(0.999)).firstDelay() < 500ms);
 }
 
+TEST_CASE("schedule: a first run waits no longer than one interval", "[schedule]") {
+  ScheduleSettings s = settings();
+  s.initialStagger = 30s;
+  s.interval = 2s;
+  CHECK(ProbeSchedule(s, pinned(0.5)).firstDelay() == 1s);
+  s.interval = 10min;
+  CHECK(ProbeSchedule(s, pinned(0.5)).firstDelay() == 15s);
+}
+
 TEST_CASE("schedule: healthy runs come every interval plus up to 10 % jitter", "[schedule]") {
   ProbeSchedule low(settings(), pinned(0.0));
   CHECK(low.afterRun(State::Ok) == 30s);
