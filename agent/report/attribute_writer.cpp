@@ -12,8 +12,8 @@ AttributeWriter::AttributeWriter(RetrySettings retry, UnitRandom random, Duratio
 
 AttributeWriter::Action AttributeWriter::next(SteadyTime now) {
   Action action;
-  if (queue_.empty()) return action;  // Idle until set()
-  if (serverDown_) return action;     // Idle until serverReachable() (or set(): still idle)
+  if (queue_.empty()) return action;              // Idle until set()
+  if (serverDown_ && finalFlush_) return action;  // a stop in an outage sends nothing
   if (now < notBefore_) {
     action.kind = Action::Kind::WaitUntil;
     action.until = notBefore_;
@@ -61,6 +61,7 @@ bool AttributeWriter::onOutcome(const std::string& key, const std::string& value
       failing_.erase(key);
       consecutiveFailures_ = 0;
       disabled_ = false;
+      serverDown_ = false;  // writes work: what the probe cannot reach is its own path
       break;
     case WriteOutcome::Refused:
       ++counters_.failures;
@@ -81,7 +82,16 @@ bool AttributeWriter::onOutcome(const std::string& key, const std::string& value
       // for the updates that report the recovery.
       Duration ceiling = cycleDelay(retry_, retry_.initial, consecutiveFailures_);
       auto jittered = Duration(static_cast<Duration::rep>(random_() * ceiling.count()));
-      notBefore_ = now + std::max({kMinFailureSpacing, retry_.initial, jittered});
+      Duration wait = std::max({kMinFailureSpacing, retry_.initial, jittered});
+      if (serverDown_) {
+        ++downFailures_;
+        const Duration down =
+            std::min(retry_.max * kDownSpacingFirst * (1 << std::min(downFailures_ - 1, 1)),
+                     retry_.max * kDownSpacingCap);
+        wait = std::max(wait, down / 2 + Duration(static_cast<Duration::rep>(
+                                             random_() * static_cast<double>(down.count()) / 2)));
+      }
+      notBefore_ = now + wait;
       auto [it, first] = failing_.try_emplace(key);
       FailingValue& failing = it->second;
       if (first || failing.value != value) {

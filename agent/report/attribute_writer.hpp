@@ -47,6 +47,13 @@ class AttributeWriter {
   // this value it will not take); at this many strikes the value is dropped and
   // counted. While nothing is delivered (an outage) nothing is dropped.
   static constexpr int kMaxValueStrikes = 3;
+  // While the server is known to be unreachable, the n-th failed write waits a random
+  // part of the upper half of kDownSpacingFirst x retry.max x 2^(n-1), at most
+  // kDownSpacingCap x retry.max: with the defaults 4 to 8 minutes, then 8 to 16, so a
+  // 5-minute outage costs one or two writes. The probe, not the writer, watches for the
+  // server's return.
+  static constexpr int kDownSpacingFirst = 8;
+  static constexpr int kDownSpacingCap = 16;
 
   struct Action {
     enum class Kind { Write, WaitUntil, Idle } kind = Kind::Idle;
@@ -77,16 +84,21 @@ class AttributeWriter {
   void finalFlush() { finalFlush_ = true; }
 
   // The metadata probe finds the server unreachable (a transport failure, 5xx or 429
-  // past its retries, an answer that is not the server's): nothing is written until
-  // serverReachable(). The probe's own backed-off requests are the only ones the server
-  // sees in an outage; values keep coalescing meanwhile.
-  void serverUnreachable() { serverDown_ = true; }
+  // past its retries, an answer that is not the server's). Its own backed-off requests
+  // already watch for the return, so the writer only checks that writes fail too: failed
+  // writes are then spaced along a slower curve (kDownSpacing below), and a delivered one
+  // (the fault was the probe's path alone) ends the hold. A stop writes nothing meanwhile.
+  void serverUnreachable() {
+    serverDown_ = true;
+    downFailures_ = 0;
+  }
   // The server answers again: what waited goes now (see skipBackoff), `status` first, and
   // the rest spread (spreadFrom) so that a fleet recovering together does not write
   // everything in the same second. While the feature is disabled (403) its recheck keeps
   // its own time: a recovery of the server says nothing about the 403.
   void serverReachable(SteadyTime now, Duration spread) {
     serverDown_ = false;
+    downFailures_ = 0;
     if (disabled_) return;
     skipBackoff(now);
     spreadFrom(now, spread);
@@ -116,6 +128,7 @@ class AttributeWriter {
   bool disabled_ = false;
   bool finalFlush_ = false;
   bool serverDown_ = false;
+  int downFailures_ = 0;    // failed writes since the server was found unreachable
   SteadyTime holdUntil_{};  // keys other than status wait until then
   int consecutiveFailures_ = 0;
   // The values whose last write failed, by key: which value, its strikes, and how many
