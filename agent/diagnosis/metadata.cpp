@@ -19,9 +19,13 @@ std::string join(const std::vector<std::string>& items, const std::string& sep =
   return out;
 }
 
-std::string fill(const std::string& text, const MetadataFacts& f) {
-  return platform::fillHint(
-      text, {{"address", f.metadataAddress}, {"endpoint", f.endpoint}, {"hostname", f.hostname}});
+std::string fill(const std::string& text, const MetadataFacts& f, const FixHints& hints) {
+  const bool knownInterface = f.route && !f.route->defaultRouteInterface.empty();
+  return platform::fillHint(text, {{"address", f.metadataAddress},
+                                   {"endpoint", f.endpoint},
+                                   {"hostname", f.hostname},
+                                   {"interface", knownInterface ? f.route->defaultRouteInterface
+                                                                : hints.unknownInterface}});
 }
 
 MetadataCallContext callContext(const MetadataFacts& f) {
@@ -59,7 +63,7 @@ ProbeResult diagnoseUnanswered(const MetadataFacts& f, const FixHints& hints) {
                                message + "; route to " + f.route->destination + ": " +
                                    toString(f.route->status) +
                                    (f.route->error.empty() ? "" : " (" + f.route->error + ")"),
-                               fill(hints.restoreRoute, f));
+                               fill(hints.restoreRoute, f, hints));
   }
   // The endpoint is a name the resolver cannot find, and the hosts file does not map it.
   if (http.failedStep == HttpStep::Resolve && f.hosts && f.hosts->readable &&
@@ -76,6 +80,9 @@ ProbeResult diagnoseUnanswered(const MetadataFacts& f, const FixHints& hints) {
     rule = firstFinding(f.firewall, FirewallAction::Reject);
   else if (result.cause == "net.timeout")
     rule = firstFinding(f.firewall, FirewallAction::Drop);
+  else if (result.cause == "net.connect_failed" && f.firewall && !f.firewall->blocking.empty())
+    // A connect the OS itself refused (Windows Firewall's block fails it with WSAEACCES).
+    rule = &f.firewall->blocking.front();
   if (rule) {
     result.message += "; firewall rule: " + rule->describe();
     if (!rule->fixCommand.empty())
@@ -127,7 +134,7 @@ std::optional<ProbeResult> diagnoseName(const MetadataFacts& f, const FixHints& 
     return ProbeResult::failed(
         "dns.resolve_failed",
         message + "; the hosts file maps it (" + join(f.hosts->matchingLines) + ")",
-        fill(hints.hostsFileIgnored, f));
+        fill(hints.hostsFileIgnored, f, hints));
   }
   if (std::find(name.addresses.begin(), name.addresses.end(), f.metadataAddress) ==
       name.addresses.end()) {
@@ -158,7 +165,7 @@ std::optional<ProbeResult> diagnoseResolver(const MetadataFacts& f, const FixHin
       "dns.nameserver_not_metadata",
       where + ", not " + f.metadataAddress + ": internal names (" + f.hostname +
           ", VM names under .internal) resolve only through the hosts file",
-      fill(r.localStub ? hints.restoreNameserverBehindStub : hints.restoreNameserver, f));
+      fill(r.localStub ? hints.restoreNameserverBehindStub : hints.restoreNameserver, f, hints));
 }
 
 std::optional<ProbeResult> diagnoseProxy(const MetadataFacts& f, const FixHints& hints) {
