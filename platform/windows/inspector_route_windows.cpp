@@ -14,6 +14,8 @@
 // objbase.h defines `interface` as a macro; RouteFacts has a member of that name.
 #undef interface
 
+#include <cstdint>
+
 #include "platform/windows/inspector_parts.hpp"
 #include "platform/windows/win_text.hpp"
 
@@ -48,6 +50,30 @@ std::string defaultRouteInterface() {
   return index;
 }
 
+// What GetBestRoute2 does, minus interface metrics: the longest matching prefix, then
+// the lowest route metric. Used only where GetBestRoute2 is not implemented (wine 8).
+DWORD bestRouteFromTable(const IN_ADDR& destination, MIB_IPFORWARD_ROW2& best) {
+  PMIB_IPFORWARD_TABLE2 table = nullptr;
+  DWORD rc = ::GetIpForwardTable2(AF_INET, &table);
+  if (rc != NO_ERROR || !table) return rc == NO_ERROR ? ERROR_NOT_FOUND : rc;
+  const std::uint32_t address = ntohl(destination.S_un.S_addr);
+  const MIB_IPFORWARD_ROW2* found = nullptr;
+  for (ULONG i = 0; i < table->NumEntries; ++i) {
+    const MIB_IPFORWARD_ROW2& row = table->Table[i];
+    const unsigned bits = row.DestinationPrefix.PrefixLength;
+    if (bits > 32) continue;
+    const std::uint32_t mask = bits == 0 ? 0 : ~std::uint32_t{0} << (32 - bits);
+    const std::uint32_t prefix = ntohl(row.DestinationPrefix.Prefix.Ipv4.sin_addr.S_un.S_addr);
+    if ((address & mask) != (prefix & mask)) continue;
+    if (!found || bits > found->DestinationPrefix.PrefixLength ||
+        (bits == found->DestinationPrefix.PrefixLength && row.Metric < found->Metric))
+      found = &row;
+  }
+  if (found) best = *found;
+  ::FreeMibTable(table);
+  return found ? NO_ERROR : ERROR_NETWORK_UNREACHABLE;
+}
+
 }  // namespace
 
 RouteFacts routeTo(const std::string& ipv4) {
@@ -64,6 +90,10 @@ RouteFacts routeTo(const std::string& ipv4) {
   MIB_IPFORWARD_ROW2 row{};
   SOCKADDR_INET source{};
   DWORD rc = ::GetBestRoute2(nullptr, 0, nullptr, &destination, 0, &row, &source);
+  if (rc == ERROR_NOT_SUPPORTED) {
+    source = {};
+    rc = bestRouteFromTable(destination.Ipv4.sin_addr, row);
+  }
   if (rc != NO_ERROR) {
     facts.error = errorText(rc);
     switch (rc) {

@@ -123,8 +123,12 @@ class WindowsSerialPort final : public SerialPort {
     if (com_) path = "\\\\.\\" + device_;
     const std::wstring wide = win::toWide(path);
     const DWORD share = com_ ? 0 : FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
-    // Read access too: some serial drivers (wine's among them) refuse write-only opens.
-    const DWORD access = com_ ? GENERIC_READ | GENERIC_WRITE : FILE_APPEND_DATA | SYNCHRONIZE;
+    // Read access too for a port: some serial drivers (wine's among them) refuse write-only
+    // opens. Files are opened to append; a device (a pipe) needs plain write access, since
+    // for pipes the append bit means "create an instance".
+    const DWORD access = com_                 ? GENERIC_READ | GENERIC_WRITE
+                         : isDevicePath(path) ? GENERIC_WRITE
+                                              : FILE_APPEND_DATA | SYNCHRONIZE;
     HANDLE h = ::CreateFileW(wide.c_str(), access, share, nullptr, OPEN_EXISTING,
                              FILE_FLAG_OVERLAPPED, nullptr);
     if (h == INVALID_HANDLE_VALUE && ::GetLastError() == ERROR_FILE_NOT_FOUND && !com_ &&
