@@ -172,10 +172,12 @@ wine_fake_stop() {
 
 wine_attributes() { curl -s --max-time 5 "http://127.0.0.1:$WINE_PORT/_fake/guest-attributes"; }
 
-# A config for the agent under test: fast cycles against the fake, state in the temp dir.
+# A config for the agent under test: fast cycles against the fake, state in the temp dir
+# (a directory of its own per NAME, so one run's state never carries into the next).
 wine_config() {
-  local file=$WINE_TMP/agent.yaml
-  mkdir -p "$WINE_TMP/state"
+  local name=${1:-agent}
+  local file=$WINE_TMP/$name.yaml
+  mkdir -p "$WINE_TMP/state-$name"
   cat >"$file" <<YAML
 metadata:
   endpoint: http://127.0.0.1:$WINE_PORT
@@ -185,7 +187,7 @@ probes:
   metadata: { interval: 2s }
 report:
   guest_attributes: { heartbeat: 10s }
-  state_dir: '$(wine_path "$WINE_TMP/state")'
+  state_dir: '$(wine_path "$WINE_TMP/state-$name")'
 YAML
   echo "$file"
 }

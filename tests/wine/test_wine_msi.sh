@@ -5,7 +5,8 @@
 #   msiexec /i: files in %ProgramFiles%\guestpulse and %ProgramData%\guestpulse, the Event
 #   Log source registered, the service RUNNING, its lines on COM1 (a pty of the test's
 #   own) and its guest attributes at the fake;
-#   msiexec /x: the service and program files gone, the edited configuration kept.
+#   msiexec /x (after net stop: wine's msiexec does not wait for the stop): the service and
+#   program files gone, the edited configuration kept.
 #   test_wine_msi.sh WINDOWS_BUILD_DIR FAKE_MDS
 if [[ -z ${GUESTPULSE_WINE_NETNS:-} ]]; then
   [[ $(id -u) -eq 0 ]] || {
@@ -91,11 +92,25 @@ else
 fi
 
 echo "# edited by the test" >>"$drive_c/ProgramData/guestpulse/guestpulse.yaml"
+# Wine's msiexec sends STOP but does not wait for STOPPED before removing files (Windows
+# waits: ServiceControl Wait="yes"), so a running guestpulse.exe would stay behind as a
+# file in use. Stop it first here; uninstalling a stopped service is what is checked.
+# The process lives on briefly after it reported STOPPED.
+wine_run 60 net stop guestpulse
+for ((i = 0; i < 100; i++)); do
+  pgrep -f 'Program Files.guestpulse.guestpulse\.exe' >/dev/null || break
+  sleep 0.2
+done
+wine_log "net stop guestpulse before uninstalling: exit $WINE_RC, the process gone after $i polls"
 wine_run 300 msiexec /x "$(wine_path "$msi")" /qn
 if [[ $WINE_RC == 0 ]]; then wine_ok "msiexec /x: exit 0"; else wine_fail "msiexec /x: exit $WINE_RC"; fi
-wine_run 30 sc query guestpulse
-state=$(sed -n 's/.*STATE *: *[0-9]* *\([A-Z_]*\).*/\1/p' "$WINE_OUT" | head -1)
-[[ -z $state ]] && wine_ok "the service is gone" || wine_fail "the service is still there: $state"
+for ((i = 0; i < 60; i++)); do
+  wine_run 30 sc query guestpulse
+  state=$(sed -n 's/.*STATE *: *[0-9]* *\([A-Z_]*\).*/\1/p' "$WINE_OUT" | head -1)
+  [[ -z $state ]] && break
+  sleep 0.5
+done
+[[ -z $state ]] && wine_ok "the service is gone ($i polls)" || wine_fail "the service is still there: $state"
 [[ ! -e "$drive_c/Program Files/guestpulse/guestpulse.exe" ]] && wine_ok "guestpulse.exe removed" ||
   wine_fail "guestpulse.exe still installed"
 if grep -q '# edited by the test' "$drive_c/ProgramData/guestpulse/guestpulse.yaml" 2>/dev/null; then

@@ -41,8 +41,7 @@ WINE_CLEANUPS+=('[[ -n $AGENT_PID ]] && kill -KILL $AGENT_PID 2>/dev/null')
 # --- 1. COM1 missing ------------------------------------------------------------------
 wine_com1 "$WINE_TMP/no-such-dir/com1"
 wine_fake_start
-config=$(wine_config)
-start_agent "$config"
+start_agent "$(wine_config no-com1)"
 if wine_wait_attribute '"guestpulse/status":"OK"' 60; then
   wine_ok "COM1 missing: the agent runs on and writes guest attributes"
 else
@@ -61,7 +60,7 @@ wine_fake_stop
 # --- 2. COM1 on the pty -----------------------------------------------------------------
 wine_com1 pty
 wine_fake_start
-start_agent "$config"
+start_agent "$(wine_config pty)"
 if line=$(wine_wait_serial 'INFO msg="guestpulse [^ ]+ started' 60); then
   wine_ok "COM1: the start line arrived: ${line#* }"
 else
