@@ -216,7 +216,8 @@ TEST_CASE("diagnoseMdsMtls: every cause from its facts", "[diagnosis][mtls][linu
   }
 }
 
-TEST_CASE("diagnoseMdsMtls: the guest agent hint names where its files are", "[diagnosis][mtls][linux-words]") {
+TEST_CASE("diagnoseMdsMtls: the guest agent hint names where its files are",
+          "[diagnosis][mtls][linux-words]") {
   auto f = base();
   f.files.problem = MtlsFileProblem::CaMissing;
   f.files.message = "missing";
