@@ -115,15 +115,34 @@ std::string registerEventSource(const std::wstring& executable) {
   return rc == ERROR_SUCCESS ? "" : "event log source not registered: " + win::errorText(rc);
 }
 
-// Waits until the service reaches `state` or `limit` passes. Returns the last state seen.
-DWORD waitForState(SC_HANDLE service, DWORD state, std::chrono::milliseconds limit) {
+// Waits until the service reaches `state`, or leaves the pending states (when `settled`),
+// or `limit` passes. Returns the last status seen.
+SERVICE_STATUS waitForState(SC_HANDLE service, DWORD state, std::chrono::milliseconds limit,
+                            bool settled = false) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
   SERVICE_STATUS status{};
   for (;;) {
-    if (!::QueryServiceStatus(service, &status)) return 0;
-    if (status.dwCurrentState == state || std::chrono::steady_clock::now() >= deadline)
-      return status.dwCurrentState;
+    if (!::QueryServiceStatus(service, &status)) return status;
+    const DWORD now = status.dwCurrentState;
+    const bool pending = now == SERVICE_START_PENDING || now == SERVICE_STOP_PENDING;
+    if (now == state || (settled && !pending) || std::chrono::steady_clock::now() >= deadline)
+      return status;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+std::string stateName(DWORD state) {
+  switch (state) {
+    case SERVICE_STOPPED:
+      return "stopped";
+    case SERVICE_START_PENDING:
+      return "starting";
+    case SERVICE_STOP_PENDING:
+      return "stopping";
+    case SERVICE_RUNNING:
+      return "running";
+    default:
+      return "state " + std::to_string(state);
   }
 }
 
@@ -177,12 +196,23 @@ ServiceSetupResult installService(const std::string& executable, const std::stri
       ::GetLastError() != ERROR_SERVICE_ALREADY_RUNNING)
     return {false, "service " + done + " (" + win::toUtf8(commandLine) +
                        ") but not started: " + win::lastErrorText() + joinWarnings(warnings)};
-  DWORD state = waitForState(service.h, SERVICE_RUNNING, std::chrono::seconds(30));
+  SERVICE_STATUS after = waitForState(service.h, SERVICE_RUNNING, std::chrono::seconds(30), true);
+  if (after.dwCurrentState == SERVICE_STOPPED) {
+    // It started and exited at once: most likely an invalid configuration (exit code 3).
+    const DWORD code = after.dwWin32ExitCode == ERROR_SERVICE_SPECIFIC_ERROR
+                           ? after.dwServiceSpecificExitCode
+                           : after.dwWin32ExitCode;
+    return {false, "service " + done + " (" + win::toUtf8(commandLine) +
+                       "), but it stopped at once with exit code " + std::to_string(code) +
+                       (code == 3 ? " (invalid configuration: guestpulse config validate)" : "") +
+                       "; the Application event log (source guestpulse) says why" +
+                       joinWarnings(warnings)};
+  }
   std::string message =
       "service " + done + " and " +
-      (running                    ? std::string("already running")
-       : state == SERVICE_RUNNING ? std::string("started")
-                                  : "starting (state " + std::to_string(state) + ")") +
+      (running                                   ? std::string("already running")
+       : after.dwCurrentState == SERVICE_RUNNING ? std::string("started")
+                                                 : stateName(after.dwCurrentState)) +
       ": " + win::toUtf8(commandLine) + joinWarnings(warnings);
   return {true, message};
 }
@@ -200,7 +230,8 @@ ServiceSetupResult uninstallService() {
   std::vector<std::string> warnings;
   SERVICE_STATUS status{};
   if (::ControlService(service.h, SERVICE_CONTROL_STOP, &status)) {
-    if (waitForState(service.h, SERVICE_STOPPED, std::chrono::seconds(20)) != SERVICE_STOPPED)
+    if (waitForState(service.h, SERVICE_STOPPED, std::chrono::seconds(20)).dwCurrentState !=
+        SERVICE_STOPPED)
       warnings.push_back("it did not stop within 20 s; it is removed once it stops");
   } else if (::GetLastError() != ERROR_SERVICE_NOT_ACTIVE) {
     warnings.push_back(failure("stop"));

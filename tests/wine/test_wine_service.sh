@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # guestpulse.exe as a Windows service under wine's SCM, COM1 on a pty of the test's own:
-# `service install` registers and starts it; the service writes guest attributes and its
-# serial lines; `net stop` stops it gracefully (STOPPED with exit code 0 in `sc query`, the
+# with an invalid configuration it stops at once with exit code 3 and `service install`
+# says so; with a valid one `service install` registers and starts it; the service writes
+# guest attributes and its serial lines; `net stop` stops it gracefully (STOPPED with exit code 0 in `sc query`, the
 # stop line on COM1); `net start` starts it again; `service uninstall` stops and removes it.
 # Wine ends services when the last ordinary wine process exits, so a `cmd` reading from a
 # FIFO of the test's own stays alive throughout.
@@ -42,6 +43,21 @@ wait_state() { # STATE LIMIT_SECONDS
 serial_count() { grep -cE -- "$1" "$WINE_SERIAL.times" 2>/dev/null || true; }
 
 wine_exe service uninstall # a leftover from an interrupted run
+
+# An invalid configuration: the service starts, stops with exit code 3, and install says so.
+printf 'probes:\n  metadata:\n    interval: 30\n' >"$WINE_TMP/bad.yaml"
+wine_exe service install -c "$(wine_path "$WINE_TMP/bad.yaml")"
+install_rc=$WINE_RC
+said=$(grep -o 'stopped at once with exit code 3[^;]*' "$WINE_ERR" || true)
+s=$(wait_state STOPPED 30) || true
+wine_run 30 sc query guestpulse
+if [[ $install_rc == 1 && -n $said ]] && grep -q 'SERVICE_EXIT_CODE *: *3 ' "$WINE_OUT"; then
+  wine_ok "invalid config: install exits 1 ($said); sc query: $s, service exit code 3"
+else
+  cat "$WINE_OUT"
+  wine_fail "invalid config: install exit $install_rc ('$said'), sc query: $s"
+fi
+
 wine_exe service install -c "$(wine_path "$config")"
 if [[ $WINE_RC == 0 ]]; then
   wine_ok "service install: exit 0: $(tr -d '\r' <"$WINE_OUT" | tr '\n' ' ')"
