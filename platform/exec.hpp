@@ -15,6 +15,10 @@
 //    the rest is read and dropped so the child never blocks on a full pipe. Output still
 //    held open by a background grandchild is not waited for once the child has exited;
 //  - never throws: every failure is a value in ExecResult.
+// On Windows the same holds with Windows' means (exec_windows.cpp): the child runs in a Job
+// object that ends at the timeout as a whole (there is no SIGTERM: killGrace is unused and
+// `sigkilled` stays false) and whatever is left of it when the call returns; a death by an
+// exception (NTSTATUS 0xC0000000 and up) is Signaled with that code in `signal`.
 
 #include <chrono>
 #include <cstddef>
