@@ -18,6 +18,15 @@ namespace guestpulse {
 enum class Provider { Auto, Gce, Ec2, Azure };
 enum class Enablement { False, True, Auto };  // "auto" = run only where it applies
 
+// How `provider: auto` tells the clouds apart: the firmware's identity (DMI/SMBIOS), and
+// only when that is inconclusive, one short request per provider to the metadata address.
+struct DetectionConfig {
+  std::string sysfsRoot = "/sys";  // Linux: sysfs, whose class/dmi/id is read; unused on Windows
+  Duration timeout = std::chrono::seconds(1);  // per tagged request
+
+  bool operator==(const DetectionConfig&) const = default;
+};
+
 struct MetadataConfig {
   std::string endpoint = "http://169.254.169.254";  // scheme://host[:port]
   std::string hostname = "metadata.google.internal";
@@ -60,6 +69,18 @@ struct MdsMtlsProbeConfig {
   bool operator==(const MdsMtlsProbeConfig&) const = default;
 };
 
+// A Traffic Director / Envoy sidecar VM (agent/diagnosis/service_proxy.hpp).
+struct ServiceProxyProbeConfig {
+  Enablement enabled = Enablement::Auto;  // auto: when the instance attribute is there
+  Duration interval = std::chrono::minutes(1);
+  std::string envoyAdmin = "127.0.0.1:15000";          // host:port of Envoy's admin interface
+  Duration heartbeatStale = std::chrono::minutes(5);   // agent-heartbeat older: agent dead
+  Duration bootstrapGrace = std::chrono::minutes(10);  // bootstrap pending: DEGRADED, then FAILED
+  std::string controlPlane = "trafficdirector.googleapis.com:443";  // host:port, name and TCP
+
+  bool operator==(const ServiceProxyProbeConfig&) const = default;
+};
+
 enum class CustomProbeKind { Http, Tcp, Exec };
 
 struct CustomProbeConfig {
@@ -79,6 +100,7 @@ struct ProbesConfig {
   MetadataProbeConfig metadata;
   WorkloadCertsProbeConfig workloadCerts;
   MdsMtlsProbeConfig mdsMtls;
+  ServiceProxyProbeConfig serviceProxy;
   std::vector<CustomProbeConfig> custom;
 
   bool operator==(const ProbesConfig&) const = default;
@@ -123,6 +145,7 @@ struct LogConfig {
 
 struct Config {
   Provider provider = Provider::Auto;
+  DetectionConfig detection;
   MetadataConfig metadata;
   RetryConfig retry;
   ProbesConfig probes;
@@ -155,11 +178,21 @@ ConfigLoadResult parseConfig(const std::string& yamlText);
 // Reads a file and parses it. A missing or unreadable file is a problem with path "".
 ConfigLoadResult loadConfigFile(const std::string& filePath);
 
-// Applies environment overrides that the providers' own libraries honour:
-// GCE_METADATA_HOST=host[:port] replaces metadata.endpoint with http://host[:port]
-// (an empty value is ignored). The value is taken as is, like Google's libraries do;
-// call validateConfig afterwards to catch a malformed one.
-void applyEnvironmentOverrides(Config& config);
+// Applies the environment overrides that the providers' own libraries honour, for the
+// provider the agent runs on (`provider`; Auto counts as GCE):
+//  - gce: GCE_METADATA_HOST=host[:port] replaces metadata.endpoint with http://host[:port];
+//  - ec2: AWS_EC2_METADATA_SERVICE_ENDPOINT=http://host[:port] replaces it (a trailing '/'
+//    dropped), and otherwise AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6 selects EC2's
+//    IPv6 address, http://[fd00:ec2::254], as AWS's SDKs do;
+//  - azure: none.
+// Empty values are ignored. Values are taken as they are, like the libraries do; call
+// validateConfig afterwards to catch a malformed one.
+void applyEnvironmentOverrides(Config& config, Provider provider);
+void applyEnvironmentOverrides(Config& config);  // for config.provider
+
+// The endpoint the agent would use on `provider`: metadata.endpoint with that provider's
+// environment override applied.
+std::string metadataEndpointFor(const Config& config, Provider provider);
 
 // YAML path -> 1-based line where it was written, as collected by parseConfig.
 using ConfigLineMap = std::map<std::string, int>;

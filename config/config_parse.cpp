@@ -277,7 +277,7 @@ CustomProbeConfig readCustomProbe(ParseContext& ctx, const YAML::Node& node,
 
 void readProbes(const MapReader& root, ProbesConfig& out) {
   const MapReader probes =
-      root.section("probes", {"metadata", "workload_certs", "mds_mtls", "custom"});
+      root.section("probes", {"metadata", "workload_certs", "mds_mtls", "service_proxy", "custom"});
 
   const MapReader metadata = probes.section("metadata", {"enabled", "interval"});
   metadata.boolean("enabled", out.metadata.enabled);
@@ -296,6 +296,16 @@ void readProbes(const MapReader& root, ProbesConfig& out) {
   mtls.string("root_ca", out.mdsMtls.rootCa);
   mtls.string("client_cert", out.mdsMtls.clientCert);
   mtls.integer("port", out.mdsMtls.port);
+
+  const MapReader proxy =
+      probes.section("service_proxy", {"enabled", "interval", "envoy_admin", "heartbeat_stale",
+                                       "bootstrap_grace", "control_plane"});
+  proxy.enablement("enabled", out.serviceProxy.enabled);
+  proxy.duration("interval", out.serviceProxy.interval);
+  proxy.string("envoy_admin", out.serviceProxy.envoyAdmin);
+  proxy.duration("heartbeat_stale", out.serviceProxy.heartbeatStale);
+  proxy.duration("bootstrap_grace", out.serviceProxy.bootstrapGrace);
+  proxy.string("control_plane", out.serviceProxy.controlPlane);
 
   const Entry* custom = probes.find("custom");
   if (custom == nullptr || custom->value.IsNull()) return;
@@ -333,8 +343,11 @@ void readReport(const MapReader& root, ReportConfig& out) {
 
 void readConfig(ParseContext& ctx, const YAML::Node& doc, Config& config) {
   const MapReader root(ctx, doc, "", lineOf(doc),
-                       {"provider", "metadata", "retry", "probes", "report", "log"});
+                       {"provider", "detection", "metadata", "retry", "probes", "report", "log"});
   root.value("provider", config.provider, "auto, gce, ec2 or azure", parseProvider);
+  const MapReader detection = root.section("detection", {"sysfs_root", "timeout"});
+  detection.string("sysfs_root", config.detection.sysfsRoot);
+  detection.duration("timeout", config.detection.timeout);
   const MapReader metadata = root.section("metadata", {"endpoint", "hostname", "timeout"});
   metadata.string("endpoint", config.metadata.endpoint);
   metadata.string("hostname", config.metadata.hostname);

@@ -155,8 +155,8 @@ class Checker {
 };
 
 void checkCustomProbes(Checker& c, const std::vector<CustomProbeConfig>& probes) {
-  static constexpr std::array<std::string_view, 3> kBuiltIn = {"metadata", "workload_certs",
-                                                               "mds_mtls"};
+  static constexpr std::array<std::string_view, 4> kBuiltIn = {"metadata", "workload_certs",
+                                                               "mds_mtls", "service_proxy"};
   std::map<std::string, std::size_t> seen;
   for (std::size_t i = 0; i < probes.size(); ++i) {
     const CustomProbeConfig& p = probes[i];
@@ -208,6 +208,12 @@ void checkCustomProbes(Checker& c, const std::vector<CustomProbeConfig>& probes)
 std::vector<ConfigProblem> validateConfig(const Config& config, const ConfigLineMap& lines) {
   Checker c(lines);
 
+  c.check(config.detection.sysfsRoot.starts_with('/'), "detection.sysfs_root",
+          "'" + config.detection.sysfsRoot + "' must be an absolute path, e.g. /sys");
+  c.check(config.detection.timeout > 0ms && config.detection.timeout <= 10s, "detection.timeout",
+          "must be more than 0s and at most 10s, got " +
+              formatConfigDuration(config.detection.timeout));
+
   const MetadataConfig& md = config.metadata;
   c.unless("metadata.endpoint", urlProblem(md.endpoint, false));
   c.check(isHostname(md.hostname), "metadata.hostname",
@@ -233,6 +239,12 @@ std::vector<ConfigProblem> validateConfig(const Config& config, const ConfigLine
   c.notEmpty("probes.mds_mtls.client_cert", probes.mdsMtls.clientCert);
   c.check(probes.mdsMtls.port >= 1 && probes.mdsMtls.port <= 65535, "probes.mds_mtls.port",
           "must be a TCP port from 1 to 65535, got " + std::to_string(probes.mdsMtls.port));
+  const ServiceProxyProbeConfig& proxy = probes.serviceProxy;
+  c.atLeast("probes.service_proxy.interval", proxy.interval, 1s);
+  c.unless("probes.service_proxy.envoy_admin", hostPortProblem(proxy.envoyAdmin));
+  c.atLeast("probes.service_proxy.heartbeat_stale", proxy.heartbeatStale, 30s);
+  c.atLeast("probes.service_proxy.bootstrap_grace", proxy.bootstrapGrace, 1s);
+  c.unless("probes.service_proxy.control_plane", hostPortProblem(proxy.controlPlane));
   checkCustomProbes(c, probes.custom);
 
   const ReportConfig& report = config.report;

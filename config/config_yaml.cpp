@@ -114,6 +114,9 @@ void writeCustomProbe(Writer& w, const CustomProbeConfig& p) {
 std::string toYaml(const Config& c) {
   Writer w;
   w.line(0, "provider", toString(c.provider));
+  w.line(0, "detection");
+  w.line(1, "sysfs_root", scalar(c.detection.sysfsRoot));
+  w.line(1, "timeout", formatConfigDuration(c.detection.timeout));
   w.line(0, "metadata");
   w.line(1, "endpoint", scalar(c.metadata.endpoint));
   w.line(1, "hostname", scalar(c.metadata.hostname));
@@ -138,6 +141,14 @@ std::string toYaml(const Config& c) {
   w.line(2, "root_ca", scalar(c.probes.mdsMtls.rootCa));
   w.line(2, "client_cert", scalar(c.probes.mdsMtls.clientCert));
   w.line(2, "port", std::to_string(c.probes.mdsMtls.port));
+  const ServiceProxyProbeConfig& proxy = c.probes.serviceProxy;
+  w.line(1, "service_proxy");
+  w.line(2, "enabled", toString(proxy.enabled));
+  w.line(2, "interval", formatConfigDuration(proxy.interval));
+  w.line(2, "envoy_admin", scalar(proxy.envoyAdmin));
+  w.line(2, "heartbeat_stale", formatConfigDuration(proxy.heartbeatStale));
+  w.line(2, "bootstrap_grace", formatConfigDuration(proxy.bootstrapGrace));
+  w.line(2, "control_plane", scalar(proxy.controlPlane));
   if (c.probes.custom.empty()) {
     w.line(1, "custom", "[]");
   } else {

@@ -30,6 +30,7 @@ fake="http://127.0.0.1:$port"
 
 cat > "$demo/guestpulse.yaml" <<YAML
 # Demo settings: short intervals so an outage and a recovery fit in a minute.
+provider: gce   # the fake plays GCE; no detection
 metadata: { timeout: 1s }
 retry: { initial: 250ms, max: 8s, multiplier: 2, attempts: 3 }
 probes:

@@ -6,7 +6,8 @@
 //
 // Templates may hold placeholders that fillHint() replaces: {address} (the metadata
 // server's address), {endpoint} (address:port as dialled), {hostname}, {proxy},
-// {interface} (the interface the default route uses, when known).
+// {interface} (the interface the default route uses, when known), and the ones named
+// beside a field.
 // Value types and one lookup: no I/O.
 
 #include <string>
@@ -44,6 +45,12 @@ struct FixHints {
   std::string guestAgentLog;     // command showing its log
   // Time synchronisation.
   std::string checkClock;
+  // Service-proxy (Traffic Director / Envoy sidecar) VMs. {admin} is the Envoy admin
+  // address (host:port), {host} and {port} the control plane's.
+  std::string envoyLog;          // where Envoy writes its errors on this OS
+  std::string envoyAdminQuery;   // commands reading Envoy's readiness and configuration
+  std::string listNatRules;      // commands listing the nat interception rules
+  std::string checkNameAndPort;  // commands checking {host} resolves and {host}:{port} connects
 };
 
 // The table for this OS.

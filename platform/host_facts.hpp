@@ -11,7 +11,9 @@
 // route table (`route print`), Windows Firewall rules, the WinHTTP proxy.
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -148,6 +150,58 @@ struct FirewallFacts {
   std::vector<FirewallFinding> redirecting;  // DNAT / REDIRECT of the address
   std::vector<std::string> sources;          // listings read: "iptables-nft-save", "nft", ...
   std::vector<std::string> problems;         // listings that failed while others worked, notes
+};
+
+// Whether a kind of TCP connection reaches a rule, as far as the rules tell: No, only
+// under conditions that could not be decided (Maybe), or certainly (Yes).
+enum class Reach { No, Maybe, Yes };
+
+const char* toString(Reach reach);  // "no", "maybe", "yes"
+
+// What the service-proxy diagnosis asks of the nat interception: which local ports the
+// proxy listens on, and one connection of this agent's own to follow through the rules.
+struct InterceptionQuery {
+  std::uint16_t adminPort = 15000;  // the proxy's admin listener: its owner is the proxy's uid
+  std::uint16_t proxyPort = 15001;  // where intercepted traffic is redirected to
+  std::vector<std::uint16_t> servingPorts;  // inbound ports that should be intercepted
+  std::string probeAddress;                 // IPv4 this agent will connect to; "" = none
+  std::uint16_t probePort = 443;
+};
+
+// One REDIRECT (or DNAT to this machine) rule that intercepts TCP connections, found on
+// the path from nat OUTPUT (outbound) or nat PREROUTING (inbound).
+struct InterceptionRedirect {
+  FirewallFinding rule;           // action Redirect; redirectTo as the tool prints it
+  std::uint16_t toPort = 0;       // the local port it redirects to; 0 when it cannot be told
+  std::string entryChain;         // the nat chain on the hook it is reached from ("OUTPUT")
+  std::vector<std::string> path;  // the jumps that lead to it, from the entry chain on
+  // RETURN / ACCEPT rules matching a socket owner (the proxy's exclusion) met on the path
+  // before it, and the uids they name.
+  std::vector<std::string> exemptions;
+  std::vector<std::string> exemptUids;
+  // The proxy's own connections to a remote address (owned by proxyUid, when known) reach
+  // it: they would loop back into the proxy.
+  Reach proxyTraffic = Reach::Maybe;
+  // This agent's connection to probeAddress:probePort reaches it (is taken by the proxy).
+  Reach probeTraffic = Reach::No;
+  std::vector<std::uint16_t> servingPorts;  // inbound: the serving ports it takes
+  // The command that exempts the proxy's uid at the top of the entry chain, before every
+  // redirect ("iptables -t nat -I OUTPUT 1 -m owner --uid-owner 1337 -j RETURN"); the uid
+  // reads PROXY_UID when it is not known.
+  std::string exemptCommand;
+};
+
+struct InterceptionFacts {
+  bool readable = false;                       // at least one nat listing was read and understood
+  std::string error;                           // when !readable: why (privileges, no tools)
+  std::vector<std::string> sources;            // listings read: "iptables-nft-save", "nft", ...
+  std::vector<std::string> problems;           // listings that failed while others worked, notes
+  std::optional<std::uint32_t> proxyUid;       // owner of the proxy's listening socket
+  std::string proxyUidSource;                  // "the listener on port 15000", or why it is unknown
+  std::uint32_t ownUid = 0;                    // this agent's effective uid
+  std::vector<std::string> natChains;          // user chains of the nat tables
+  std::vector<InterceptionRedirect> outbound;  // reached from nat OUTPUT
+  std::vector<InterceptionRedirect> inbound;   // reached from nat PREROUTING
 };
 
 }  // namespace guestpulse::platform

@@ -33,6 +33,7 @@ struct InspectorOptions {
   std::string resolverPath;                        // /etc/resolv.conf
   std::string resolvedUpstreamPath;                // /run/systemd/resolve/resolv.conf
   std::string environmentFilePath;                 // /etc/environment
+  std::string socketTableDirectory;                // /proc/self/net (tcp, tcp6)
   std::chrono::milliseconds commandTimeout{3000};  // per firewall listing subprocess
   std::chrono::milliseconds queryTimeout{1000};    // per kernel route query
   // Where firewall tools are looked for (absolute paths only; no shell, no PATH).
@@ -56,6 +57,12 @@ class Inspector {
   // readable is false and error says so. The route's interface is used to leave out rules
   // for other interfaces.
   virtual FirewallFacts firewall(const std::string& ipv4) = 0;
+  // The nat rules that intercept TCP connections for a local proxy (a service-proxy
+  // sidecar such as Envoy): redirects reached from OUTPUT and PREROUTING, the socket-owner
+  // exclusions met before them, and whether the proxy's own traffic (the owner of the
+  // socket listening on query.adminPort, else query.proxyPort) and this agent's connection
+  // to query.probeAddress would be redirected. Needs the same privileges as firewall().
+  virtual InterceptionFacts interception(const InterceptionQuery& query) = 0;
 };
 
 std::unique_ptr<Inspector> makeInspector(InspectorOptions options = {});

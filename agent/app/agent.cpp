@@ -37,12 +37,17 @@ Agent::Agent(asio::io_context& io, Config config, AgentOptions options)
       config_(std::move(config)),
       options_(std::move(options)),
       random_(options_.random ? options_.random : makeUnitRandom()),
+      provider_(options_.provider ? *options_.provider : configuredProvider(config_)),
       pool_(std::make_unique<BlockingPool>(2)),
       http_(std::make_unique<HttpClient>(io.get_executor(), *pool_)),
       heartbeatTimer_(io) {
-  metadata_ = makeMetadataClient(config_, *http_, random_);
-  inspector_ = platform::makeInspector();
-  probes_ = makeProbes(config_, ProbeDeps{*metadata_, *http_, *pool_, inspector_});
+  metadata_ = makeMetadataClient(config_, *http_, random_, provider_.provider);
+  inspector_ = options_.inspector ? options_.inspector : platform::makeInspector();
+  ProbeDeps deps{*metadata_, *http_, *pool_, inspector_, provider_.provider};
+  if (!options_.selfExecutable.empty())
+    deps.child = ChildProbeSpec{options_.selfExecutable, options_.configPath,
+                                std::string(toString(provider_.provider))};
+  probes_ = makeProbes(config_, deps);
   for (const auto& probe : probes_) health_.addProbe(probe->name());
   restoreState();
 
@@ -63,7 +68,7 @@ Agent::Agent(asio::io_context& io, Config config, AgentOptions options)
         [sink = serial_.get()](std::string line) { sink->post(std::move(line)); },
         config_.report.serial.reminder);
   }
-  if (config_.report.guestAttributes.enabled) {
+  if (config_.report.guestAttributes.enabled && hasGuestAttributes(provider_.provider)) {
     GuestAttributeSink::Options sinkOptions;
     sinkOptions.ns = config_.report.guestAttributes.ns;
     if (stateDirUsable_) sinkOptions.persistPath = statePath("guest-attributes.json");
@@ -117,7 +122,10 @@ void Agent::writeStatusFile(Timestamp now) {
   extras.version = GUESTPULSE_VERSION;
   extras.started = started_;
   extras.endpoint = metadata_->endpoint().display();
+  extras.provider = std::string(toString(provider_.provider));
+  extras.providerReason = provider_.reason;
   if (attributes_) {
+    extras.attributesEnabled = true;
     extras.attributesPending = attributes_->queue().size();
     extras.attributesDisabled = attributes_->disabled();
     extras.attributeWrites = attributes_->counters().writes;
@@ -135,11 +143,22 @@ void Agent::start() {
   auto log = logger("agent");
   std::string names;
   for (const auto& probe : probes_) names += (names.empty() ? "" : ",") + probe->name();
-  log->info("guestpulse {} starting: endpoint {}, probes [{}]", GUESTPULSE_VERSION,
-            metadata_->endpoint().display(), names);
+  const std::string provider(toString(provider_.provider));
+  log->info("guestpulse {} starting: provider {} ({}), endpoint {}, probes [{}]",
+            GUESTPULSE_VERSION, provider, provider_.reason, metadata_->endpoint().display(), names);
   if (serialReporter_)
-    serialReporter_->note("INFO", "guestpulse " GUESTPULSE_VERSION " started, probes=" + names,
-                          WallClock::now());
+    serialReporter_->note(
+        "INFO",
+        "guestpulse " GUESTPULSE_VERSION " started, provider=" + provider + ", probes=" + names,
+        WallClock::now());
+  if (config_.report.guestAttributes.enabled && !attributes_) {
+    // Said once, as a fact: the reports still go everywhere else.
+    const std::string off = "guest attributes are a GCE feature: off on " + provider +
+                            "; the serial console, the status file, metrics and the log carry "
+                            "the reports";
+    log->info("{}", off);
+    if (serialReporter_) serialReporter_->note("INFO", off, WallClock::now());
+  }
 
   scheduler_->start();
   if (attributes_) asio::co_spawn(io_, attributes_->run(), asio::detached);
@@ -221,7 +240,7 @@ void Agent::reload() {
                               WallClock::now(), "config.invalid",
                               "guestpulse config validate -c " + options_.configPath);
     } else {
-      applyEnvironmentOverrides(*loaded.config);
+      applyEnvironmentOverrides(*loaded.config, provider_.provider);
       setLogLevel(loaded.config->log.level);
       if (serialReporter_) serialReporter_->setReminder(loaded.config->report.serial.reminder);
       log->info(

@@ -18,6 +18,7 @@
 
 #include "agent/core/random.hpp"
 #include "agent/health/health_model.hpp"
+#include "agent/provider/provider_detection.hpp"
 #include "config/config.hpp"
 
 namespace guestpulse {
@@ -41,6 +42,14 @@ struct AgentOptions {
   Duration flushBound = std::chrono::seconds(5);
   Duration initialStagger = std::chrono::milliseconds(500);  // max random delay before first cycle
   std::string configPath;                                    // for reload; empty = defaults only
+  // This program, to run TLS probes in a child of it ("" = run them in this process).
+  std::string selfExecutable;
+  // The host evidence of the probes; null = this OS's inspector. Tests give one reading
+  // fake tools.
+  std::shared_ptr<platform::Inspector> inspector;
+  // The provider the agent runs on, as resolved at start (provider_detector.hpp); unset:
+  // the configured one, with auto taken as GCE.
+  std::optional<ProviderChoice> provider;
 };
 
 class Agent {
@@ -59,6 +68,7 @@ class Agent {
   const GuestAttributeSink* guestAttributes() const { return attributes_.get(); }
   const SerialConsoleSink* serial() const { return serial_.get(); }
   const MetadataClient& metadata() const { return *metadata_; }
+  const ProviderChoice& provider() const { return provider_; }
   std::uint64_t cyclesCompleted() const { return cycles_; }
 
  private:
@@ -76,6 +86,7 @@ class Agent {
   Config config_;
   AgentOptions options_;
   UnitRandom random_;
+  ProviderChoice provider_;
   std::unique_ptr<BlockingPool> pool_;
   std::unique_ptr<HttpClient> http_;
   std::unique_ptr<MetadataClient> metadata_;

@@ -36,21 +36,20 @@ int checkExitCode(const CheckReport& report) {
   return 2;
 }
 
-CheckReport runCheck(const Config& config) {
-  asio::io_context io;
-  BlockingPool pool(2);
-  HttpClient http(io.get_executor(), pool);
-  auto metadata = makeMetadataClient(config, http, makeUnitRandom());
-  std::shared_ptr<platform::Inspector> inspector = platform::makeInspector();
-  auto probes = makeProbes(config, ProbeDeps{*metadata, http, pool, inspector});
+CheckReport runCheck(const Config& config) { return runCheck(config, configuredProvider(config)); }
+
+CheckReport runCheck(const Config& config, const ProviderChoice& provider) {
+  OneShotProbes run(config, provider.provider);
+  auto& probes = run.probes;
 
   CheckReport report;
-  report.endpoint = metadata->endpoint().display();
+  report.provider = provider;
+  report.endpoint = run.metadata->endpoint().display();
   report.entries.resize(probes.size());
   for (std::size_t i = 0; i < probes.size(); ++i) {
     report.entries[i].probe = probes[i]->name();
     asio::co_spawn(
-        io,
+        run.io,
         [&, i]() -> asio::awaitable<void> {
           Probe& probe = *probes[i];
           SteadyTime start = SteadyClock::now();
@@ -61,7 +60,7 @@ CheckReport runCheck(const Config& config) {
         },
         asio::detached);
   }
-  io.run();
+  run.io.run();
   return report;
 }
 
@@ -88,7 +87,9 @@ std::string formatCheckText(const CheckReport& report, bool color) {
     nameWidth = std::max(nameWidth, e.probe.size());
     causeWidth = std::max(causeWidth, e.result.cause.size());
   }
-  std::string out = "guestpulse check: metadata endpoint " + report.endpoint + "\n\n";
+  std::string out = "guestpulse check: provider " +
+                    std::string(toString(report.provider.provider)) + " (" +
+                    report.provider.reason + "), metadata endpoint " + report.endpoint + "\n\n";
   out +=
       pad("PROBE", nameWidth + 2) + pad("STATE", 10) + pad("CAUSE", causeWidth + 2) + "MESSAGE\n";
   for (const auto& e : report.entries) {
@@ -120,6 +121,8 @@ std::string formatCheckJson(const CheckReport& report) {
   }
   boost::json::object root;
   root["status"] = std::string(toString(report.overall()));
+  root["provider"] = std::string(toString(report.provider.provider));
+  root["provider_reason"] = report.provider.reason;
   root["endpoint"] = report.endpoint;
   root["probes"] = std::move(probes);
   return boost::json::serialize(root) + "\n";

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "agent/health/probe_result.hpp"
+#include "agent/provider/provider_detection.hpp"
 #include "config/config.hpp"
 
 namespace guestpulse {
@@ -17,14 +18,16 @@ struct CheckEntry {
 };
 
 struct CheckReport {
+  ProviderChoice provider;
   std::string endpoint;
   std::vector<CheckEntry> entries;
   State overall() const;
 };
 
-// Runs the probes of `config` once. Blocks until every probe finished (each is bounded by
-// its deadline).
-CheckReport runCheck(const Config& config);
+// Runs the probes of `config` once, as on `provider`. Blocks until every probe finished
+// (each is bounded by its deadline).
+CheckReport runCheck(const Config& config, const ProviderChoice& provider);
+CheckReport runCheck(const Config& config);  // the configured provider; auto as GCE
 
 std::string formatCheckText(const CheckReport& report, bool color);
 std::string formatCheckJson(const CheckReport& report);

@@ -9,7 +9,9 @@
 
 #include "agent/app/agent.hpp"
 #include "agent/app/check.hpp"
+#include "agent/app/internal_probe.hpp"
 #include "agent/core/logging.hpp"
+#include "agent/provider/provider_detector.hpp"
 #include "config/config.hpp"
 #include "platform/paths.hpp"
 #include "platform/process.hpp"
@@ -21,20 +23,25 @@ using namespace guestpulse;
 
 constexpr int kExitUsage = 3;
 
-// GCE_METADATA_HOST is taken as given (as Google's libraries do); a malformed value
-// only shows once the overridden config is validated again.
+// GCE_METADATA_HOST and AWS_EC2_METADATA_SERVICE_ENDPOINT are taken as given (as the
+// providers' libraries do); a malformed value only shows once the overridden config is
+// validated again.
 bool reportEnvironmentProblems(const Config& config) {
   auto problems = validateConfig(config);
   if (problems.empty()) return true;
   std::cerr << "guestpulse: invalid configuration after environment overrides "
-               "(GCE_METADATA_HOST):\n";
+               "(GCE_METADATA_HOST, AWS_EC2_METADATA_SERVICE_ENDPOINT):\n";
   for (const auto& problem : problems) std::cerr << "  " << problem.toString() << "\n";
   return false;
 }
 
 // Loads the config the way every subcommand does: an explicit -c must exist; without
-// -c the default path is used if present, otherwise the built-in defaults.
-std::optional<Config> loadConfigOrReport(const std::string& explicitPath, std::string& usedPath) {
+// -c the default path is used if present, otherwise the built-in defaults. Then resolves
+// the provider (provider: auto is detected here, once) and applies that provider's
+// environment overrides.
+std::optional<Config> loadConfigOrReport(const std::string& explicitPath, std::string& usedPath,
+                                         ProviderChoice& provider,
+                                         std::optional<Provider> forced = std::nullopt) {
   std::string path = explicitPath;
   if (path.empty()) {
     std::string fallback = platform::defaultConfigPath();
@@ -42,21 +49,24 @@ std::optional<Config> loadConfigOrReport(const std::string& explicitPath, std::s
     if (std::filesystem::exists(fallback, ec)) path = fallback;
   }
   usedPath = path;
+  std::optional<Config> config;
   if (path.empty()) {
-    Config config;
-    applyEnvironmentOverrides(config);
-    if (!reportEnvironmentProblems(config)) return std::nullopt;
-    return config;
+    config = Config{};
+  } else {
+    ConfigLoadResult loaded = loadConfigFile(path);
+    if (!loaded.config) {
+      std::cerr << "guestpulse: invalid configuration in " << path << ":\n";
+      for (const auto& problem : loaded.problems) std::cerr << "  " << problem.toString() << "\n";
+      return std::nullopt;
+    }
+    config = std::move(loaded.config);
   }
-  ConfigLoadResult loaded = loadConfigFile(path);
-  if (!loaded.config) {
-    std::cerr << "guestpulse: invalid configuration in " << path << ":\n";
-    for (const auto& problem : loaded.problems) std::cerr << "  " << problem.toString() << "\n";
-    return std::nullopt;
-  }
-  applyEnvironmentOverrides(*loaded.config);
-  if (!reportEnvironmentProblems(*loaded.config)) return std::nullopt;
-  return loaded.config;
+  // A child of the daemon is told the provider the daemon resolved: no second detection.
+  if (forced) config->provider = *forced;
+  provider = resolveProvider(*config);
+  applyEnvironmentOverrides(*config, provider.provider);
+  if (!reportEnvironmentProblems(*config)) return std::nullopt;
+  return config;
 }
 
 int commandRun(const std::string& configPath) {
@@ -65,11 +75,12 @@ int commandRun(const std::string& configPath) {
   // (on Windows the event log, where a service's stderr goes nowhere) says why.
   return platform::runService([&]() -> int {
     std::string usedPath;
-    auto config = loadConfigOrReport(configPath, usedPath);
+    ProviderChoice provider;
+    setLogLevel("warn");  // until the config says otherwise: detection may log
+    auto config = loadConfigOrReport(configPath, usedPath, provider);
     if (!config) {
       logger("agent")->critical(
-          "invalid configuration{}: 'guestpulse config validate{}' names "
-          "every problem",
+          "invalid configuration{}: 'guestpulse config validate{}' names every problem",
           usedPath.empty() ? "" : " in " + usedPath, usedPath.empty() ? "" : " -c " + usedPath);
       return kExitUsage;
     }
@@ -81,6 +92,8 @@ int commandRun(const std::string& configPath) {
       boost::asio::io_context io(1);
       AgentOptions options;
       options.configPath = usedPath;
+      options.selfExecutable = platform::currentExecutable();
+      options.provider = provider;
       Agent agent(io, *config, options);
       // The service manager's requests (signals; the Windows SCM) arrive on the loop.
       std::unique_ptr<platform::ServiceEvents> events;
@@ -118,19 +131,45 @@ int commandService(bool install, const std::string& configPath) {
 
 int commandCheck(const std::string& configPath, bool json) {
   std::string usedPath;
-  auto config = loadConfigOrReport(configPath, usedPath);
-  if (!config) return kExitUsage;
+  ProviderChoice provider;
   // Diagnosis goes to stdout; the agent's own logs would only clutter it.
   setLogLevel(json ? "off" : "warn");
+  auto config = loadConfigOrReport(configPath, usedPath, provider);
+  if (!config) return kExitUsage;
   platform::ignoreBrokenPipe();
   try {
-    CheckReport report = runCheck(*config);
+    CheckReport report = runCheck(*config, provider);
     std::cout << (json ? formatCheckJson(report)
                        : formatCheckText(report, platform::stdoutIsTerminal()));
     return checkExitCode(report);
   } catch (const std::exception& e) {
     std::cerr << "guestpulse check: " << e.what() << "\n";
     return kExitUsage;
+  }
+}
+
+int commandInternalProbe(const std::string& configPath, const std::string& name,
+                         const std::string& providerName, bool alreadyFailing) {
+  std::optional<Provider> forced;
+  if (!providerName.empty()) {
+    forced = parseProvider(providerName);
+    if (!forced || *forced == Provider::Auto) {
+      std::cerr << "guestpulse internal probe: unknown provider '" << providerName << "'\n";
+      return kExitUsage;
+    }
+  }
+  std::string usedPath;
+  ProviderChoice provider;
+  auto config = loadConfigOrReport(configPath, usedPath, provider, forced);
+  if (!config) return kExitUsage;
+  // stdout carries the result; the parent keeps only its last line.
+  setLogLevel("off");
+  platform::ignoreBrokenPipe();
+  try {
+    return runInternalProbe(*config, provider.provider, name, alreadyFailing);
+  } catch (const std::exception& e) {
+    std::cerr << "guestpulse internal probe: " << e.what() << "\n";
+    return 1;
   }
 }
 
@@ -186,6 +225,19 @@ int main(int argc, char** argv) {
     serviceUninstall = true;
   });
 
+  // The child side of TLS probes run in a process of their own; not for operators.
+  auto* internal = app.add_subcommand("internal", "");
+  internal->group("");  // hidden from --help
+  internal->require_subcommand(1);
+  std::string internalProbe;
+  bool alreadyFailing = false;
+  auto* probe = internal->add_subcommand("probe", "run one probe once, print its result as JSON");
+  probe->add_option("name", internalProbe, "probe name")->required();
+  probe->add_option("-c,--config", configPath, "config file");
+  probe->add_flag("--already-failing", alreadyFailing, "spend one attempt, not the retry budget");
+  std::string internalProvider;
+  probe->add_option("--provider", internalProvider, "the provider the daemon resolved");
+
   app.add_subcommand("version", "print the version");
 
   try {
@@ -199,12 +251,18 @@ int main(int argc, char** argv) {
   if (*check) return commandCheck(configPath, json);
   if (*validate) return commandValidate(configPath);
   if (serviceInstall || serviceUninstall) return commandService(serviceInstall, configPath);
+  if (*probe)
+    return commandInternalProbe(configPath, internalProbe, internalProvider, alreadyFailing);
   if (*show) {
     std::string usedPath;
-    auto config = loadConfigOrReport(configPath, usedPath);
+    ProviderChoice provider;
+    setLogLevel("off");
+    auto config = loadConfigOrReport(configPath, usedPath, provider);
     if (!config) return kExitUsage;
     std::cout << "# effective configuration from "
               << (usedPath.empty() ? "built-in defaults" : usedPath) << "\n"
+              << "# provider in use: " << toString(provider.provider) << " (" << provider.reason
+              << ")\n"
               << toYaml(*config);
     return 0;
   }

@@ -21,6 +21,9 @@ struct StatusExtras {
   std::string version;
   WallTime started{};
   std::string endpoint;
+  std::string provider;            // "gce", "ec2", "azure"
+  std::string providerReason;      // why: configured, or what detection saw
+  bool attributesEnabled = false;  // the sink exists (enabled, and on GCE)
   std::size_t attributesPending = 0;
   bool attributesDisabled = false;
   std::uint64_t attributeWrites = 0;

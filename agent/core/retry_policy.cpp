@@ -5,7 +5,7 @@
 namespace guestpulse {
 
 bool isRetryable(const AttemptOutcome& outcome) {
-  if (outcome.transportError) return true;
+  if (outcome.transportError || outcome.transient) return true;
   int s = outcome.httpStatus;
   return s >= 500 || s == 429 || s == 408;
 }

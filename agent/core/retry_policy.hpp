@@ -6,7 +6,9 @@
 //
 // Retried: 5xx, 429, 408, and transport failures (connect/read errors, timeouts).
 // Never retried: 404 or any other 4xx — repeating a request the server refused only
-// adds load. A call gives up after `attempts` tries in total.
+// adds load — unless the provider documents that status as transient for the request
+// (Azure IMDS answers 404 and 410 while it is being updated): the caller says so with
+// AttemptOutcome::transientStatus. A call gives up after `attempts` tries in total.
 
 #include <cstdint>
 #include <optional>
@@ -27,8 +29,10 @@ struct RetrySettings {
 struct AttemptOutcome {
   bool transportError = false;  // resolve/connect/write/read failure or timeout
   int httpStatus = 0;           // 0 when there was no HTTP response
-  static AttemptOutcome transport() { return {true, 0}; }
-  static AttemptOutcome status(int code) { return {false, code}; }
+  bool transient = false;       // the provider documents httpStatus as "retry later"
+  static AttemptOutcome transport() { return {true, 0, false}; }
+  static AttemptOutcome status(int code) { return {false, code, false}; }
+  static AttemptOutcome transientStatus(int code) { return {false, code, true}; }
 };
 
 bool isRetryable(const AttemptOutcome& outcome);

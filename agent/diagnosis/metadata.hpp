@@ -2,8 +2,9 @@
 // The layered diagnosis of the metadata server: from what the HTTP call did and the
 // evidence gathered beside it (route, firewall, name, hosts file, resolver, proxy) to one
 // cause with a message and a fix, the way a person following the providers'
-// troubleshooting guides would reason. I/O-free: MetadataFacts holds everything the
-// metadata probe found out in one run; layers that were not looked at stay empty.
+// troubleshooting guides would reason. The network layers (1, 2 and the proxy check of 4)
+// are the ones every provider shares (network_layers.hpp). I/O-free: MetadataFacts holds everything
+// the metadata probe found out in one run; layers that were not looked at stay empty.
 //
 // The order of reasoning:
 //  1. the call failed: the route says there is none → net.no_route; the name did not
@@ -23,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/diagnosis/network_layers.hpp"
 #include "agent/health/probe_result.hpp"
 #include "agent/metadata/metadata_result.hpp"
 #include "agent/net/name_resolution.hpp"
@@ -30,13 +32,6 @@
 #include "platform/host_facts.hpp"
 
 namespace guestpulse {
-
-struct ProxyExposure {
-  std::string source;                // "process environment", "/etc/environment"
-  std::string variable;              // "http_proxy"
-  std::string proxy;                 // "http://10.0.0.5:3128"
-  std::vector<std::string> targets;  // "http://metadata.google.internal", "http://169.254.169.254"
-};
 
 struct MetadataFacts {
   std::string endpoint;         // "169.254.169.254:80" as dialled
@@ -53,11 +48,6 @@ struct MetadataFacts {
   std::optional<platform::FirewallFacts> firewall;
   std::vector<ProxyExposure> proxies;  // sources that would send metadata requests via a proxy
 };
-
-// Which proxy settings would catch metadata requests, per source.
-std::vector<ProxyExposure> findProxyExposures(const platform::ProxyFacts& facts,
-                                              const std::string& hostname,
-                                              const std::string& address);
 
 // The diagnosis: one cause, a message naming the step and target, and the fix.
 ProbeResult diagnoseMetadata(const MetadataFacts& facts,

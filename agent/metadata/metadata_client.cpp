@@ -38,37 +38,61 @@ std::string MetadataEndpoint::display() const {
   return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
+MetadataFlavor MetadataFlavor::ec2() {
+  MetadataFlavor flavor;
+  flavor.prefix = "/latest/";
+  flavor.headers.clear();
+  flavor.signature.reset();
+  return flavor;
+}
+
+MetadataFlavor MetadataFlavor::azure() {
+  MetadataFlavor flavor;
+  flavor.prefix = "/metadata/";
+  flavor.headers = {{"Metadata", "true"}};
+  flavor.signature.reset();
+  // Microsoft: "410 Gone: retry after some time for a max of 70 seconds". A 404 for
+  // /metadata/instance, a path that always exists, is taken the same way.
+  flavor.transientStatuses = {404, 410};
+  return flavor;
+}
+
 MetadataClient::MetadataClient(HttpClient& http, MetadataEndpoint endpoint, Duration timeout,
-                               RetrySettings retry, UnitRandom random)
+                               RetrySettings retry, UnitRandom random, MetadataFlavor flavor)
     : http_(http),
       endpoint_(std::move(endpoint)),
       timeout_(timeout),
       retry_(retry),
-      random_(std::move(random)) {}
+      random_(std::move(random)),
+      flavor_(std::move(flavor)) {}
 
-asio::awaitable<MetadataResult> MetadataClient::get(std::string path, int attempts) {
-  return call("GET", std::move(path), {}, attempts);
+asio::awaitable<MetadataResult> MetadataClient::get(std::string path, int attempts,
+                                                    HttpHeaders headers) {
+  return call("GET", std::move(path), {}, attempts, std::move(headers));
 }
 
 asio::awaitable<MetadataResult> MetadataClient::put(std::string path, std::string body,
-                                                    int attempts) {
-  return call("PUT", std::move(path), std::move(body), attempts);
+                                                    int attempts, HttpHeaders headers) {
+  return call("PUT", std::move(path), std::move(body), attempts, std::move(headers));
 }
 
 asio::awaitable<MetadataResult> MetadataClient::call(std::string method, std::string path,
-                                                     std::string body, int attempts) {
+                                                     std::string body, int attempts,
+                                                     HttpHeaders headers) {
   RetryingCall call;
   call.request.method = std::move(method);
   call.request.host = endpoint_.host;
   call.request.port = endpoint_.port;
   call.request.tls = endpoint_.tls;
-  call.request.target = path.starts_with('/') ? path : kGceMetadataPrefix + path;
-  call.request.headers = {{"Metadata-Flavor", "Google"}};
+  call.request.target = path.starts_with('/') ? path : flavor_.prefix + path;
+  call.request.headers = flavor_.headers;
+  for (auto& header : headers) call.request.headers.push_back(std::move(header));
   call.request.body = std::move(body);
   call.timeout = timeout_;
   call.retry = retry_;
   if (attempts > 0) call.retry.attempts = attempts;
-  call.signature = {"Metadata-Flavor", "Google"};
+  call.signature = flavor_.signature;
+  call.transientStatuses = flavor_.transientStatuses;
   call.tls = tls_;
   call.counters = &counters_;
   MetadataResult result = co_await callWithRetries(http_, std::move(call), random_);

@@ -1,5 +1,7 @@
 #include "agent/metadata/retrying_call.hpp"
 
+#include <algorithm>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -31,8 +33,11 @@ asio::awaitable<MetadataResult> callWithRetries(HttpClient& http, RetryingCall c
     if (status >= 200 && status < 300) break;
     if (answered && !result.flavorOk) break;
     if (finalOutcome) break;
-    auto delay =
-        policy.onFailure(answered ? AttemptOutcome::status(status) : AttemptOutcome::transport());
+    const bool transient = std::find(call.transientStatuses.begin(), call.transientStatuses.end(),
+                                     status) != call.transientStatuses.end();
+    auto delay = policy.onFailure(!answered   ? AttemptOutcome::transport()
+                                  : transient ? AttemptOutcome::transientStatus(status)
+                                              : AttemptOutcome::status(status));
     if (!delay) break;
     if (call.counters) ++call.counters->retries;
     timer.expires_after(*delay);

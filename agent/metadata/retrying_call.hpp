@@ -11,7 +11,9 @@
 //  - an outcome `isFinal` says is final (the mTLS probe: a TLS failure; a certificate
 //    problem does not go away in a second) ends the call;
 //  - otherwise the policy decides: 5xx, 429, 408 and transport failures wait with full
-//    jitter and try again while the attempt budget lasts; other answers end the call.
+//    jitter and try again while the attempt budget lasts, and so do the statuses the
+//    provider documents as transient for this request (`transientStatuses`: Azure's 404
+//    and 410 while IMDS is updated); other answers end the call.
 // A cancelled wait (the caller's deadline, shutdown) ends the call with what it has.
 
 #include <cstdint>
@@ -19,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -42,6 +45,7 @@ struct RetryingCall {
   // The header the real server answers with; nullopt when it has none.
   std::optional<std::pair<std::string, std::string>> signature;
   std::function<bool(const HttpResult&)> isFinal;  // optional
+  std::vector<int> transientStatuses;              // retried as well as RetryPolicy's
   TlsContextProvider* tls = nullptr;
   MetadataCounters* counters = nullptr;  // optional
 };

@@ -62,20 +62,17 @@ HttpClient::HttpClient(asio::any_io_executor executor, BlockingPool& pool)
 
 HttpClient::~HttpClient() = default;
 
-asio::awaitable<HttpResult> HttpClient::request(HttpRequest req, Duration timeout,
-                                                TlsContextProvider* tls) {
-  ExchangeClock clock(timeout);
-  HttpResult result;
-
-  std::vector<tcp::endpoint> endpoints;
+asio::awaitable<HttpClient::Resolved> HttpClient::resolve(const std::string& host,
+                                                          std::uint16_t port,
+                                                          const ExchangeClock& clock,
+                                                          HttpResult& result) {
+  Resolved endpoints;
   boost::system::error_code literalError;
-  auto literal = asio::ip::make_address(req.host, literalError);
+  auto literal = asio::ip::make_address(host, literalError);
   if (!literalError) {
-    endpoints.emplace_back(literal, req.port);
+    endpoints.emplace_back(literal, port);
   } else {
-    std::function<ResolveOutcome()> lookup = [host = req.host, port = req.port] {
-      return resolveBlocking(host, port);
-    };
+    std::function<ResolveOutcome()> lookup = [host, port] { return resolveBlocking(host, port); };
     std::optional<ResolveOutcome> resolved =
         co_await pool_.run<ResolveOutcome>(lookup, clock.remaining());
     if (!resolved) {
@@ -83,17 +80,26 @@ asio::awaitable<HttpResult> HttpClient::request(HttpRequest req, Duration timeou
       result.timedOut = true;
       result.error = asio::error::timed_out;
       result.elapsed = clock.elapsed();
-      co_return result;
+      co_return endpoints;
     }
     if (resolved->error || resolved->endpoints.empty()) {
       result.failedStep = HttpStep::Resolve;
       result.error = resolved->error ? resolved->error : asio::error::host_not_found;
       result.elapsed = clock.elapsed();
-      co_return result;
+      co_return endpoints;
     }
     endpoints = std::move(resolved->endpoints);
   }
   for (const auto& ep : endpoints) result.resolvedAddresses.push_back(ep.address().to_string());
+  co_return endpoints;
+}
+
+asio::awaitable<HttpResult> HttpClient::request(HttpRequest req, Duration timeout,
+                                                TlsContextProvider* tls) {
+  ExchangeClock clock(timeout);
+  HttpResult result;
+  std::vector<tcp::endpoint> endpoints = co_await resolve(req.host, req.port, clock, result);
+  if (endpoints.empty()) co_return result;
 
   if (req.tls) {
     co_return co_await exchangeTls(executor_, std::move(req), std::move(endpoints), clock, tls,
@@ -103,6 +109,20 @@ asio::awaitable<HttpResult> HttpClient::request(HttpRequest req, Duration timeou
   beast::tcp_stream stream(executor_);
   if (!co_await connectStream(stream, endpoints, clock, result)) co_return result;
   co_await exchangeOver(stream, req, clock, result);
+  boost::system::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  co_return result;
+}
+
+asio::awaitable<HttpResult> HttpClient::connectOnly(std::string host, std::uint16_t port,
+                                                    Duration timeout) {
+  ExchangeClock clock(timeout);
+  HttpResult result;
+  std::vector<tcp::endpoint> endpoints = co_await resolve(host, port, clock, result);
+  if (endpoints.empty()) co_return result;
+  beast::tcp_stream stream(executor_);
+  if (!co_await connectStream(stream, endpoints, clock, result)) co_return result;
+  result.elapsed = clock.elapsed();
   boost::system::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
   co_return result;

@@ -8,10 +8,12 @@
 //    one overall timeout; a timeout is reported as such, naming the step;
 //  - never a proxy, whatever http_proxy says: metadata traffic must go direct;
 //  - never follows redirects: a 3xx is returned as it is;
-//  - the response body is capped (bodyLimit); a larger body is an error;
+//  - the response body is capped (bodyLimit); a larger body is an error, unless it is
+//    streamed to a sink (bodySink), which reads at most bodyLimit bytes and says so;
 //  - never throws: every failure is a value in HttpResult.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,6 +23,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/system/error_code.hpp>
 
 #include "agent/core/duration.hpp"
@@ -29,6 +32,7 @@
 namespace guestpulse {
 
 class BlockingPool;
+class ExchangeClock;
 class TlsContextProvider;
 
 struct HttpRequest {
@@ -41,6 +45,11 @@ struct HttpRequest {
   bool tls = false;
   std::string tlsServerName;  // SNI and the name verified; defaults to host
   std::size_t bodyLimit = 64 * 1024;
+  // Streams the response body instead of keeping it: each piece goes to the sink as it
+  // arrives (response.body stays empty), and the sink returns false to stop reading there.
+  // At most bodyLimit bytes are read; a longer body ends the exchange with what was read
+  // and response.bodyTruncated, not with an error. Memory stays at one piece (16 KiB).
+  std::function<bool(std::string_view)> bodySink;
 };
 
 class HttpClient {
@@ -52,7 +61,19 @@ class HttpClient {
   boost::asio::awaitable<HttpResult> request(HttpRequest request, Duration timeout,
                                              TlsContextProvider* tls = nullptr);
 
+  // A TCP connection only, closed at once without sending anything: can host:port be
+  // reached at all? Resolve and connect share `timeout`; the result has no response, and
+  // failedStep None (with peer set) when the connection was accepted.
+  boost::asio::awaitable<HttpResult> connectOnly(std::string host, std::uint16_t port,
+                                                 Duration timeout);
+
  private:
+  using Resolved = std::vector<boost::asio::ip::tcp::endpoint>;
+  // The addresses to dial: the literal itself, or the name resolved on the pool within
+  // the clock's budget. Empty (with result's failure filled) when resolution failed.
+  boost::asio::awaitable<Resolved> resolve(const std::string& host, std::uint16_t port,
+                                           const ExchangeClock& clock, HttpResult& result);
+
   boost::asio::any_io_executor executor_;
   BlockingPool& pool_;
 };

@@ -55,6 +55,60 @@ boost::asio::awaitable<bool> connectStream(
     boost::beast::tcp_stream& stream, const std::vector<boost::asio::ip::tcp::endpoint>& endpoints,
     const ExchangeClock& clock, HttpResult& result);
 
+// Reads a response whose body goes to req.bodySink (see HttpRequest), piece by piece.
+template <class Stream>
+boost::asio::awaitable<void> readStreamed(Stream& stream, const HttpRequest& req,
+                                          const ExchangeClock& clock, HttpResult& result) {
+  namespace asio = boost::asio;
+  namespace beast = boost::beast;
+  namespace http = beast::http;
+
+  beast::flat_buffer buffer;
+  http::response_parser<http::buffer_body> parser;
+  parser.body_limit(boost::none);  // bodyLimit is applied below, as a cut, not an error
+  beast::get_lowest_layer(stream).expires_after(clock.remaining());
+  auto [headerError, headerBytes] =
+      co_await http::async_read_header(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+  if (headerError) {
+    recordFailure(result, HttpStep::Read, headerError, clock);
+    co_return;
+  }
+  HttpResponse out;
+  out.status = static_cast<int>(parser.get().result_int());
+  out.reason = std::string(parser.get().reason());
+  for (const auto& field : parser.get())
+    out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  char piece[16384];
+  while (!parser.is_done()) {
+    parser.get().body().data = piece;
+    parser.get().body().size = sizeof piece;
+    beast::get_lowest_layer(stream).expires_after(clock.remaining());
+    auto [ec, n] =
+        co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+    if (ec == http::error::need_buffer) ec = {};
+    const std::size_t got = sizeof piece - parser.get().body().size;
+    const std::size_t take = std::min(got, req.bodyLimit - out.bodyBytes);
+    if (take > 0) {
+      out.bodyBytes += take;
+      if (!req.bodySink(std::string_view(piece, take))) {
+        out.bodyStopped = !parser.is_done();
+        break;
+      }
+    }
+    if (take < got || (out.bodyBytes >= req.bodyLimit && !parser.is_done())) {
+      out.bodyTruncated = true;
+      break;
+    }
+    if (ec) {
+      recordFailure(result, HttpStep::Read, ec, clock);
+      co_return;
+    }
+  }
+  result.response = std::move(out);
+  result.elapsed = clock.elapsed();
+  beast::get_lowest_layer(stream).expires_never();
+}
+
 // Writes the request and reads the response over an already connected stream.
 template <class Stream>
 boost::asio::awaitable<void> exchangeOver(Stream& stream, const HttpRequest& req,
@@ -85,6 +139,10 @@ boost::asio::awaitable<void> exchangeOver(Stream& stream, const HttpRequest& req
     co_return;
   }
 
+  if (req.bodySink) {
+    co_await readStreamed(stream, req, clock, result);
+    co_return;
+  }
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(req.bodyLimit);

@@ -24,6 +24,11 @@ struct HttpResponse {
   std::string reason;
   HttpHeaders headers;
   std::string body;
+  // A body streamed to HttpRequest::bodySink: how much the sink was given, and whether
+  // reading ended early at bodyLimit (truncated) or because the sink asked (stopped).
+  std::size_t bodyBytes = 0;
+  bool bodyTruncated = false;
+  bool bodyStopped = false;
   // Case-insensitive header lookup; nullopt when absent.
   std::optional<std::string> header(std::string_view name) const;
 };

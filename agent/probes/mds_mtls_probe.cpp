@@ -62,9 +62,46 @@ MdsMtlsProbe::MdsMtlsProbe(HttpClient& http, BlockingPool& pool, MdsMtlsProbeOpt
       random_(random ? std::move(random) : makeUnitRandom()),
       wallClock_(wallClock ? std::move(wallClock) : [] { return WallClock::now(); }) {}
 
-Duration MdsMtlsProbe::deadline() const {
+Duration MdsMtlsProbe::inProcessDeadline() const {
   return options_.fileDeadline + worstCaseCallTime(options_.retry, options_.timeout) +
          std::chrono::seconds(2);
+}
+
+Duration MdsMtlsProbe::deadline() const {
+  // In a child: its own bound, then SIGKILL after the grace, reaping, and starting it.
+  if (options_.child.executable.empty()) return inProcessDeadline();
+  return options_.fileDeadline + inProcessDeadline() + options_.child.killGrace +
+         std::chrono::seconds(4);
+}
+
+asio::awaitable<ProbeResult> MdsMtlsProbe::runInChild(ProbeRunContext context) {
+  MdsMtlsFacts facts;
+  facts.endpoint = MetadataEndpoint{true, options_.host, options_.port}.display();
+  facts.serverName = options_.serverName;
+  facts.rootCa = options_.rootCa;
+  facts.clientCert = options_.clientCert;
+  if (options_.enabled == Enablement::Auto) {
+    // Whether mTLS is set up at all is one stat(), worth no process.
+    const std::string rootCa = options_.rootCa;
+    std::function<bool()> exists = [rootCa] {
+      std::error_code ec;
+      return std::filesystem::exists(rootCa, ec);
+    };
+    std::optional<bool> setUp = co_await pool_.run<bool>(exists, options_.fileDeadline);
+    if (!setUp) {
+      facts.filesTimedOut = true;
+      facts.fileDeadline = options_.fileDeadline;
+    } else {
+      facts.setUp = *setUp;
+    }
+    if (!setUp || !*setUp) {
+      ProbeResult early = diagnoseMdsMtls(facts);
+      co_return early;
+    }
+  }
+  ProbeResult result =
+      co_await runProbeInChild(pool_, options_.child, name_, context, inProcessDeadline());
+  co_return result;
 }
 
 asio::awaitable<MetadataResult> MdsMtlsProbe::call(TlsContextProvider& tls, int attempts) {
@@ -89,6 +126,10 @@ asio::awaitable<MetadataResult> MdsMtlsProbe::call(TlsContextProvider& tls, int 
 }
 
 asio::awaitable<ProbeResult> MdsMtlsProbe::run(ProbeRunContext context) {
+  if (!options_.child.executable.empty()) {
+    ProbeResult isolated = co_await runInChild(context);
+    co_return isolated;
+  }
   // Named callables and results only: GCC 12 destroys temporaries in co_await twice.
   const bool onlyIfSetUp = options_.enabled == Enablement::Auto;
   const MdsMtlsProbeOptions options = options_;

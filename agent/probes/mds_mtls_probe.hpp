@@ -14,6 +14,8 @@
 //     (5xx, 429, connect errors) are retried per RetryPolicy; TLS failures are not —
 //     a certificate problem does not go away in seconds.
 // diagnoseMdsMtls() (agent/diagnosis/mtls.hpp) turns what was found into one cause.
+// In the daemon, steps 2 and 3 run in a short-lived child (options.child), and only
+// step 1 in the daemon itself.
 
 #include <cstdint>
 #include <functional>
@@ -24,6 +26,7 @@
 #include "agent/core/retry_policy.hpp"
 #include "agent/metadata/metadata_result.hpp"
 #include "agent/probes/probe.hpp"
+#include "agent/probes/probe_in_child.hpp"
 #include "config/config.hpp"
 
 namespace guestpulse {
@@ -43,6 +46,9 @@ struct MdsMtlsProbeOptions {
   Duration timeout = std::chrono::seconds(2);           // per attempt
   RetrySettings retry;
   Duration fileDeadline = std::chrono::seconds(5);  // reading the two files
+  // When set, everything past "is mTLS set up?" runs in a child process
+  // (probe_in_child.hpp), so the daemon never loads OpenSSL for this probe.
+  ChildProbeSpec child;
 };
 
 class MdsMtlsProbe : public Probe {
@@ -58,6 +64,9 @@ class MdsMtlsProbe : public Probe {
 
  private:
   boost::asio::awaitable<MetadataResult> call(TlsContextProvider& tls, int attempts);
+  boost::asio::awaitable<ProbeResult> runInChild(ProbeRunContext context);
+  // The bound on one run in this process: reading the files and the call with retries.
+  Duration inProcessDeadline() const;
 
   std::string name_ = "mds_mtls";
   HttpClient& http_;

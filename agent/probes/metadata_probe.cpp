@@ -1,7 +1,5 @@
 #include "agent/probes/metadata_probe.hpp"
 
-#include <boost/asio/ip/address.hpp>
-
 #include "agent/diagnosis/metadata.hpp"
 #include "agent/net/blocking_pool.hpp"
 #include "platform/inspector.hpp"
@@ -14,8 +12,7 @@ MetadataProbe::MetadataProbe(MetadataClient& client, MetadataProbeOptions option
                              std::shared_ptr<platform::Inspector> inspector, BlockingPool* pool)
     : client_(client),
       options_(std::move(options)),
-      inspector_(std::move(inspector)),
-      pool_(pool),
+      inspection_(std::move(inspector), pool),
       resolver_(pool ? std::make_unique<NameResolver>(*pool) : nullptr) {}
 
 Duration worstCaseCallTime(const RetrySettings& retry, Duration timeout) {
@@ -31,14 +28,6 @@ Duration MetadataProbe::deadline() const {
          options_.inspectionDeadline + client_.timeout() + std::chrono::seconds(2);
 }
 
-template <class T>
-asio::awaitable<std::optional<T>> MetadataProbe::inspect(std::function<T()> work,
-                                                         Duration deadline) {
-  if (!inspector_ || !pool_) co_return std::nullopt;
-  std::optional<T> found = co_await pool_->run<T>(work, deadline);
-  co_return found;
-}
-
 asio::awaitable<ProbeResult> MetadataProbe::run(ProbeRunContext context) {
   // Callables and results are named locals, never temporaries inside a co_await
   // expression: GCC 12 destroys such temporaries twice in coroutines.
@@ -50,53 +39,21 @@ asio::awaitable<ProbeResult> MetadataProbe::run(ProbeRunContext context) {
   facts.call = std::move(call);
 
   const HttpResult& last = facts.call.last();
-  boost::system::error_code notLiteral;
-  auto literal = asio::ip::make_address(client_.endpoint().host, notLiteral);
-  if (!notLiteral && literal.is_v4())
-    facts.endpointAddress = literal.to_string();
-  else if (!last.resolvedAddresses.empty())
-    facts.endpointAddress = last.resolvedAddresses.front();
-
-  std::shared_ptr<platform::Inspector> inspector = inspector_;  // kept alive by each job
+  facts.endpointAddress = dialledAddress(client_.endpoint(), last);
   const Duration quick = client_.timeout();
   const std::string address = facts.endpointAddress;
   const std::string hostname = options_.hostname;
-  std::function<platform::RouteFacts()> route = [inspector, address] {
-    return inspector->routeTo(address);
-  };
-  std::function<platform::FirewallFacts()> firewall = [inspector, address] {
-    return inspector->firewall(address);
-  };
-  std::function<platform::HostsFacts()> hosts = [inspector, hostname] {
-    return inspector->hostsEntry(hostname);
-  };
-  std::function<platform::ResolverFacts()> resolverFacts = [inspector] {
-    return inspector->resolver();
-  };
-  std::function<platform::ProxyFacts()> proxies = [inspector] {
-    return inspector->proxyEnvironment();
-  };
 
   if (!last.ok()) {
-    bool network = last.failedStep == HttpStep::Connect || last.timedOut ||
-                   last.failedStep == HttpStep::Read || last.failedStep == HttpStep::Write;
-    if (network && !address.empty()) {
-      auto routeFacts = co_await inspect<platform::RouteFacts>(route, quick);
-      facts.route = std::move(routeFacts);
-      auto firewallFacts =
-          co_await inspect<platform::FirewallFacts>(firewall, options_.inspectionDeadline);
-      facts.firewall = std::move(firewallFacts);
-    }
-    if (last.failedStep == HttpStep::Resolve) {
-      std::function<platform::HostsFacts()> endpointHosts =
-          [inspector, host = client_.endpoint().host] { return inspector->hostsEntry(host); };
-      auto hostsFacts = co_await inspect<platform::HostsFacts>(endpointHosts, quick);
-      facts.hosts = std::move(hostsFacts);
-    }
+    NetworkEvidence evidence;
+    co_await inspection_.explainUnanswered(last, address, client_.endpoint().host, quick,
+                                           options_.inspectionDeadline, evidence);
+    facts.route = std::move(evidence.route);
+    facts.firewall = std::move(evidence.firewall);
+    facts.hosts = std::move(evidence.hosts);
   } else if (!facts.call.flavorOk) {
     if (!address.empty()) {
-      auto firewallFacts =
-          co_await inspect<platform::FirewallFacts>(firewall, options_.inspectionDeadline);
+      auto firewallFacts = co_await inspection_.firewall(address, options_.inspectionDeadline);
       facts.firewall = std::move(firewallFacts);
     }
   } else if (resolver_ &&
@@ -105,13 +62,13 @@ asio::awaitable<ProbeResult> MetadataProbe::run(ProbeRunContext context) {
     // that server; an override (GCE_METADATA_HOST to an emulator) is checked over HTTP only.
     NameResolution name = co_await resolver_->resolve(hostname, quick);
     facts.name = std::move(name);
-    auto hostsFacts = co_await inspect<platform::HostsFacts>(hosts, quick);
+    auto hostsFacts = co_await inspection_.hosts(hostname, quick);
     facts.hosts = std::move(hostsFacts);
     if (options_.gce) {
-      auto resolved = co_await inspect<platform::ResolverFacts>(resolverFacts, quick);
+      auto resolved = co_await inspection_.resolver(quick);
       facts.resolver = std::move(resolved);
     }
-    auto proxyFacts = co_await inspect<platform::ProxyFacts>(proxies, quick);
+    auto proxyFacts = co_await inspection_.proxies(quick);
     if (proxyFacts)
       facts.proxies = findProxyExposures(*proxyFacts, hostname, facts.metadataAddress);
   }

@@ -17,6 +17,7 @@
 
 #include "agent/metadata/metadata_client.hpp"
 #include "agent/net/name_resolver.hpp"
+#include "agent/probes/network_inspection.hpp"
 #include "agent/probes/probe.hpp"
 
 namespace guestpulse {
@@ -47,14 +48,10 @@ class MetadataProbe : public Probe {
   boost::asio::awaitable<ProbeResult> run(ProbeRunContext context) override;
 
  private:
-  template <class T>
-  boost::asio::awaitable<std::optional<T>> inspect(std::function<T()> work, Duration deadline);
-
   std::string name_ = "metadata";
   MetadataClient& client_;
   MetadataProbeOptions options_;
-  std::shared_ptr<platform::Inspector> inspector_;
-  BlockingPool* pool_;
+  NetworkInspection inspection_;
   std::unique_ptr<NameResolver> resolver_;
 };
 

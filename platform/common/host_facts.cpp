@@ -38,4 +38,16 @@ const char* toString(RouteStatus status) {
   return "?";
 }
 
+const char* toString(Reach reach) {
+  switch (reach) {
+    case Reach::No:
+      return "no";
+    case Reach::Maybe:
+      return "maybe";
+    case Reach::Yes:
+      return "yes";
+  }
+  return "?";
+}
+
 }  // namespace guestpulse::platform

@@ -84,6 +84,36 @@ Coverage iptablesInterface(const std::string& pattern, const std::string& actual
   return pattern == actual ? Coverage::All : Coverage::None;
 }
 
+// "80,443" or "1000:2000" as the model's port items ("80", "443", "1000-2000").
+std::vector<std::string> portItems(const std::string& list) {
+  std::vector<std::string> items;
+  std::string_view rest = list;
+  while (!rest.empty()) {
+    std::string_view item = rest.substr(0, rest.find(','));
+    rest.remove_prefix(std::min(rest.size(), item.size() + 1));
+    auto colon = item.find(':');
+    if (colon == std::string_view::npos) {
+      items.emplace_back(item);
+    } else {
+      std::string lo(colon == 0 ? "0" : item.substr(0, colon));
+      std::string hi(colon + 1 == item.size() ? "65535" : item.substr(colon + 1));
+      items.push_back(lo + "-" + hi);
+    }
+  }
+  return items;
+}
+
+std::vector<std::string> splitList(const std::string& list) {
+  std::vector<std::string> items;
+  std::size_t pos = 0;
+  while (pos <= list.size()) {
+    std::size_t end = std::min(list.find(',', pos), list.size());
+    if (end > pos) items.push_back(list.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  return items;
+}
+
 bool knownModule(const std::string& name) {
   static const char* kKnown[] = {"tcp",   "udp",       "owner",   "multiport",
                                  "state", "conntrack", "comment", "iprange"};
@@ -98,6 +128,9 @@ Rule parseIptablesRule(const std::vector<std::string>& tokens, std::size_t first
   bool negated = false, afterTarget = false, lastOtherIsModule = false;
   auto cover = [&](Coverage c) { rule.coverage = both(rule.coverage, negated ? negate(c) : c); };
   auto bang = [&] { return negated ? std::string("! ") : std::string(); };
+  auto condition = [&](Match match, std::vector<std::string> values) {
+    rule.conditions.push_back({match, negated, std::move(values)});
+  };
   for (std::size_t i = first; i < tokens.size(); ++i) {
     const std::string& tok = tokens[i];
     if (tok == "!") {
@@ -112,6 +145,7 @@ Rule parseIptablesRule(const std::vector<std::string>& tokens, std::size_t first
       std::string v = value();
       shown.destination = bang() + v;
       cover(iptablesDestination(v, address));
+      condition(Match::Destination, splitList(v));
     } else if (tok == "--dst-range") {
       std::string v = value();
       auto dash = v.find('-');
@@ -121,30 +155,38 @@ Rule parseIptablesRule(const std::vector<std::string>& tokens, std::size_t first
                                     std::string_view(v).substr(dash + 1), address);
       shown.destination = bang() + v;
       cover(!in ? Coverage::Some : *in ? Coverage::All : Coverage::None);
+      condition(Match::Destination, {v});
     } else if (tok == "-p" || tok == "--protocol") {
       std::string v = value();
       shown.protocol = bang() + v;
       cover(v == "tcp" || v == "6" || v == "all" || v == "0" ? Coverage::All : Coverage::None);
+      condition(Match::Protocol, {v});
     } else if (tok == "-o" || tok == "--out-interface") {
       std::string v = value();
       shown.outInterface = bang() + v;
       cover(iptablesInterface(v, options.outInterface));
+      condition(Match::OutInterface, {v});
     } else if (tok == "--dport" || tok == "--destination-port" || tok == "--dports" ||
                tok == "--destination-ports" || tok == "--ports") {
       std::string v = value();
       shown.ports = bang() + v;
       cover(iptablesPorts(v, options.ports));
+      condition(Match::DestPort, portItems(v));
     } else if (tok == "--uid-owner" || tok == "--gid-owner") {
-      shown.owner = bang() + tok + " " + value();
+      std::string v = value();
+      shown.owner = bang() + tok + " " + v;
       rule.coverage = both(rule.coverage, Coverage::Some);
+      condition(tok == "--uid-owner" ? Match::UidOwner : Match::GidOwner, {v});
     } else if (tok == "--state" || tok == "--ctstate") {
       std::string v = value();
       cover(v.find("NEW") != std::string::npos ? Coverage::All : Coverage::None);
+      condition(Match::State, splitList(v));
     } else if (tok == "--comment") {
       shown.comment = value();
     } else if (tok == "-m" || tok == "--match") {
       std::string module = value();
       if (!knownModule(module)) {
+        condition(Match::Other, {module});
         shown.otherConditions.push_back(bang() + "-m " + module);
         rule.coverage = both(rule.coverage, Coverage::Some);
         lastOtherIsModule = true;
@@ -176,8 +218,18 @@ Rule parseIptablesRule(const std::vector<std::string>& tokens, std::size_t first
     } else if (!tok.empty() && tok[0] == '-' && !afterTarget) {
       otherOption = true;
       std::string text = bang() + tok;
+      std::vector<std::string> values;
       while (i + 1 < tokens.size() && tokens[i + 1] != "!" && tokens[i + 1][0] != '-') {
-        text += " " + tokens[++i];
+        values.push_back(tokens[++i]);
+        text += " " + values.back();
+      }
+      const bool source = tok == "-s" || tok == "--source" || tok == "--src";
+      const bool in = tok == "-i" || tok == "--in-interface";
+      if (source || in) {
+        condition(source ? Match::Source : Match::InInterface,
+                  source && values.size() == 1 ? splitList(values[0]) : values);
+      } else if (!lastOtherIsModule) {
+        condition(Match::Other, {text});
       }
       if (lastOtherIsModule) {
         shown.otherConditions.back() += " " + text;
@@ -205,10 +257,14 @@ std::string incompatibleTableName(std::string_view line) {
   return std::string(line.substr(open + 1, close - open - 1));
 }
 
-FirewallScan scanIptablesImpl(std::string_view text, std::string_view ipv4, std::uint32_t address,
-                              const FirewallScanOptions& options) {
-  FirewallScan scan;
-  std::vector<Table> tables;
+}  // namespace
+
+ParsedTables firewall::parseIptablesTables(std::string_view text, std::string_view ipv4,
+                                           std::uint32_t address,
+                                           const FirewallScanOptions& options) {
+  ParsedTables parsed;
+  FirewallScan& scan = parsed.scan;
+  std::vector<Table>& tables = parsed.tables;
   auto table = [&](const std::string& name) -> Table& {
     for (auto& t : tables) {
       if (t.name == name) return t;
@@ -283,12 +339,20 @@ FirewallScan scanIptablesImpl(std::string_view text, std::string_view ipv4, std:
   }
   if (recognised == 0 && !unrecognised.empty()) {
     scan.error = "not iptables-save output: '" + unrecognised.substr(0, 200) + "'";
-    return scan;
+    return parsed;
   }
+  static const char* kBuiltIn[] = {"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"};
   for (auto& t : tables) {
     scan.tables.push_back(t.name);
     for (auto& chain : t.chains) {
       chain.entry = chain.name == "OUTPUT";
+      if (std::any_of(std::begin(kBuiltIn), std::end(kBuiltIn),
+                      [&](const char* b) { return chain.name == b; })) {
+        chain.hook = chain.name;
+        for (char& c : chain.hook)
+          c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        chain.type = t.name;
+      }
       for (auto& rule : chain.rules) {
         // A jump to something that is not a chain of this table is an extension target
         // (LOG, MARK, CONNMARK...), which never decides the packet's fate.
@@ -297,9 +361,18 @@ FirewallScan scanIptablesImpl(std::string_view text, std::string_view ipv4, std:
       }
     }
   }
-  walkTables(tables, options.command, scan);
-  scan.parsed = true;
-  return scan;
+  return parsed;
+}
+
+namespace {
+
+FirewallScan scanIptablesImpl(std::string_view text, std::string_view ipv4, std::uint32_t address,
+                              const FirewallScanOptions& options) {
+  ParsedTables parsed = parseIptablesTables(text, ipv4, address, options);
+  if (!parsed.scan.error.empty()) return parsed.scan;
+  walkTables(parsed.tables, options.command, parsed.scan);
+  parsed.scan.parsed = true;
+  return parsed.scan;
 }
 
 }  // namespace

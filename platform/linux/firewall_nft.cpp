@@ -141,6 +141,31 @@ bool holdsString(const json::value& right, std::string_view wanted) {
   return s && *s == wanted;
 }
 
+// The items of a right-hand side in the model's text forms (firewall_walk.hpp): "a/len"
+// for a prefix, "lo-hi" for a range, "@name" for a named set.
+void collectItems(const json::value& right, std::vector<std::string>& out) {
+  if (const json::array* list = right.if_array()) {
+    for (const auto& item : *list) collectItems(item, out);
+  } else if (auto* set = member(right, "set")) {
+    collectItems(*set, out);
+  } else if (auto* p = member(right, "prefix")) {
+    out.push_back(stringOf(member(*p, "addr")) + "/" + stringOf(member(*p, "len")));
+  } else if (auto* r = member(right, "range"); r && r->is_array() && r->get_array().size() == 2) {
+    out.push_back(stringOf(&r->get_array()[0]) + "-" + stringOf(&r->get_array()[1]));
+  } else {
+    out.push_back(stringOf(&right));
+  }
+}
+
+std::vector<std::string> itemsOf(const json::value& right, bool upper = false) {
+  std::vector<std::string> out;
+  collectItems(right, out);
+  if (upper)
+    for (auto& item : out)
+      for (char& c : item) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
 bool isTcp(const json::value& right) {
   auto number = numberOf(right);
   return holdsString(right, "tcp") || (number && *number == 6);
@@ -148,14 +173,22 @@ bool isTcp(const json::value& right) {
 
 // One match statement: how much of our traffic it lets through, and what to show.
 Coverage nftMatch(const json::value& body, std::uint32_t address,
-                  const FirewallScanOptions& options, FirewallFinding& shown) {
+                  const FirewallScanOptions& options, FirewallFinding& shown,
+                  std::vector<Condition>& conditions) {
   const json::value* left = member(body, "left");
   const json::value* right = member(body, "right");
   const std::string op = stringOf(member(body, "op"));
-  if (!left || !right) return Coverage::Some;
+  if (!left || !right) {
+    conditions.push_back({Match::Other, false, {json::serialize(body)}});
+    return Coverage::Some;
+  }
   const bool notEqual = op == "!=";
+  auto condition = [&](Match match, std::vector<std::string> values) {
+    conditions.push_back({match, notEqual, std::move(values)});
+  };
   if (op != "==" && op != "!=" && op != "in") {
     shown.otherConditions.push_back(renderMatch(body));
+    condition(Match::Other, {renderMatch(body)});
     return Coverage::Some;
   }
   auto flip = [&](Coverage c) { return notEqual ? negate(c) : c; };
@@ -163,7 +196,13 @@ Coverage nftMatch(const json::value& body, std::uint32_t address,
   const std::string rightText = (notEqual ? "!= " : "") + renderExpr(*right);
   if (auto* p = member(*left, "payload")) {
     std::string protocol = stringOf(member(*p, "protocol")), field = stringOf(member(*p, "field"));
+    if (protocol == "ip" && field == "saddr") {
+      condition(Match::Source, itemsOf(*right));
+      shown.otherConditions.push_back(rendered);
+      return Coverage::Some;
+    }
     if (protocol == "ip" && field == "daddr") {
+      condition(Match::Destination, itemsOf(*right));
       shown.destination = rightText;
       Coverage c = nftAddresses(*right, address);
       if (c == Coverage::Some) shown.otherConditions.push_back(rendered);  // "@set": say so
@@ -171,39 +210,61 @@ Coverage nftMatch(const json::value& body, std::uint32_t address,
     }
     if (protocol == "ip" && field == "protocol") {
       shown.protocol = rightText;
+      condition(Match::Protocol, itemsOf(*right));
       return flip(isTcp(*right) ? Coverage::All : Coverage::None);
     }
-    if (protocol == "ip6") return Coverage::None;  // an IPv6-only rule
+    if (protocol == "ip6") {  // an IPv6-only rule
+      conditions.push_back({Match::Protocol, false, {"ipv6"}});
+      return Coverage::None;
+    }
     if ((protocol == "tcp" || protocol == "th") && field == "dport") {
       if (protocol == "tcp") shown.protocol = "tcp";
       shown.ports = rightText;
+      if (protocol == "tcp") conditions.push_back({Match::Protocol, false, {"tcp"}});
+      condition(Match::DestPort, itemsOf(*right));
       PortTally tally{options.ports};
       tallyPorts(*right, tally);
       return tally.result(notEqual);
     }
     if (protocol != "ip" && protocol != "tcp" && protocol != "th" && !protocol.empty()) {
+      conditions.push_back({Match::Protocol, false, {protocol}});
       return Coverage::None;  // udp, icmp, sctp...: not a TCP connection
     }
+    if (protocol == "tcp") conditions.push_back({Match::Protocol, false, {"tcp"}});
   } else if (auto* m = member(*left, "meta")) {
     std::string key = stringOf(member(*m, "key"));
     if (key == "l4proto") {
       shown.protocol = rightText;
+      condition(Match::Protocol, itemsOf(*right));
       return flip(isTcp(*right) ? Coverage::All : Coverage::None);
     }
-    if (key == "nfproto") return flip(holdsString(*right, "ipv4") ? Coverage::All : Coverage::None);
+    if (key == "nfproto") {
+      Coverage c = flip(holdsString(*right, "ipv4") ? Coverage::All : Coverage::None);
+      if (c == Coverage::None) conditions.push_back({Match::Protocol, false, {"ipv6"}});
+      return c;
+    }
     if (key == "skuid" || key == "skgid") {
       shown.owner = rendered;
+      condition(key == "skuid" ? Match::UidOwner : Match::GidOwner, itemsOf(*right));
+      return Coverage::Some;
+    }
+    if (key == "iifname") {
+      condition(Match::InInterface, itemsOf(*right));
+      shown.otherConditions.push_back(rendered);
       return Coverage::Some;
     }
     if (key == "oifname") {
+      condition(Match::OutInterface, itemsOf(*right));
       shown.outInterface = rightText;
       if (options.outInterface.empty()) return Coverage::Some;
       return flip(holdsString(*right, options.outInterface) ? Coverage::All : Coverage::None);
     }
   } else if (auto* c = member(*left, "ct"); c && stringOf(member(*c, "key")) == "state") {
+    condition(Match::State, itemsOf(*right, true));
     return flip(holdsString(*right, "new") ? Coverage::All : Coverage::None);
   }
   shown.otherConditions.push_back(rendered);
+  condition(Match::Other, {rendered});
   return Coverage::Some;
 }
 
@@ -222,7 +283,8 @@ Rule parseNftRule(const json::value& ruleJson, std::uint32_t address,
     const std::string key(o->begin()->key());
     const json::value& body = o->begin()->value();
     if (key == "match") {
-      rule.coverage = both(rule.coverage, nftMatch(body, address, options, rule.shown));
+      rule.coverage =
+          both(rule.coverage, nftMatch(body, address, options, rule.shown, rule.conditions));
     } else if (key == "accept") {
       rule.verdict = Verdict::Accept;
     } else if (key == "drop") {
@@ -238,6 +300,7 @@ Rule parseNftRule(const json::value& ruleJson, std::uint32_t address,
       rule.target = stringOf(member(body, "target"));
     } else if (key == "dnat" || key == "redirect") {
       rule.verdict = Verdict::Redirect;
+      rule.target = key == "redirect" ? "REDIRECT" : "DNAT";
       std::string shown = renderStatement(statement);  // "dnat to 127.0.0.1:8080"
       auto to = shown.find(" to ");
       if (to != std::string::npos) rule.shown.redirectTo = shown.substr(to + 4);
@@ -249,6 +312,7 @@ Rule parseNftRule(const json::value& ruleJson, std::uint32_t address,
       else if (type == "target" && name == "DROP")
         rule.verdict = Verdict::Drop;
       else if (type == "match") {
+        rule.conditions.push_back({Match::Other, false, {"xt match " + name}});
         rule.shown.otherConditions.push_back("xt match " + name);
         rule.coverage = both(rule.coverage, Coverage::Some);
       }
@@ -267,18 +331,21 @@ Rule parseNftRule(const json::value& ruleJson, std::uint32_t address,
   return rule;
 }
 
-FirewallScan scanNftImpl(std::string_view text, std::string_view ipv4, std::uint32_t address,
-                         const FirewallScanOptions& options) {
-  FirewallScan scan;
+}  // namespace
+
+ParsedTables firewall::parseNftTables(std::string_view text, std::string_view ipv4,
+                                      std::uint32_t address, const FirewallScanOptions& options) {
+  ParsedTables parsed;
+  FirewallScan& scan = parsed.scan;
+  std::vector<Table>& tables = parsed.tables;
   boost::system::error_code ec;
   json::value root = json::parse(text, ec);
   const json::value* items = ec ? nullptr : member(root, "nftables");
   if (!items || !items->is_array()) {
     scan.error = ec ? "nft -j output is not JSON: " + ec.message()
                     : std::string("nft -j output has no \"nftables\" array");
-    return scan;
+    return parsed;
   }
-  std::vector<Table> tables;
   auto tableKey = [](const json::value& v, const char* nameField) {
     return stringOf(member(v, "family")) + " " + stringOf(member(v, nameField));
   };
@@ -303,9 +370,11 @@ FirewallScan scanNftImpl(std::string_view text, std::string_view ipv4, std::uint
       Table* table = findTable(tableKey(*c, "table"));
       if (!table) continue;
       Chain& chain = table->chain(stringOf(member(*c, "name")));
-      chain.entry = stringOf(member(*c, "hook")) == "output";
+      chain.hook = stringOf(member(*c, "hook"));
+      chain.type = stringOf(member(*c, "type"));
+      chain.entry = chain.hook == "output";
       chain.dropPolicy = chain.entry && stringOf(member(*c, "policy")) == "drop";
-      chain.policyText = "chain " + chain.name + " { type " + stringOf(member(*c, "type")) +
+      chain.policyText = "chain " + chain.name + " { type " + chain.type +
                          " hook output priority " + stringOf(member(*c, "prio")) +
                          "; policy drop; }";
       chain.policyFix = "nft insert rule " + table->name + " " + chain.name + " ip daddr " +
@@ -317,9 +386,18 @@ FirewallScan scanNftImpl(std::string_view text, std::string_view ipv4, std::uint
       table->chain(rule.chain).rules.push_back(std::move(rule));
     }
   }
-  walkTables(tables, "nft", scan);
-  scan.parsed = true;
-  return scan;
+  return parsed;
+}
+
+namespace {
+
+FirewallScan scanNftImpl(std::string_view text, std::string_view ipv4, std::uint32_t address,
+                         const FirewallScanOptions& options) {
+  ParsedTables parsed = parseNftTables(text, ipv4, address, options);
+  if (!parsed.scan.error.empty()) return parsed.scan;
+  walkTables(parsed.tables, "nft", parsed.scan);
+  parsed.scan.parsed = true;
+  return parsed.scan;
 }
 
 }  // namespace

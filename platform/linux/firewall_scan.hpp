@@ -28,6 +28,7 @@
 // Never throws: unparseable input gives parsed=false and an error.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,6 +60,35 @@ FirewallScan scanIptablesRules(std::string_view saveText, std::string_view ipv4,
                                const FirewallScanOptions& options = {});
 FirewallScan scanNftRuleset(std::string_view json, std::string_view ipv4,
                             const FirewallScanOptions& options = {});
+
+// The nat interception of a service proxy (firewall_interception.cpp), from the same two
+// formats: the REDIRECT rules (and DNAT to this machine) reached from the nat OUTPUT and
+// PREROUTING chains (iptables table nat; nft chains of type nat on the output and
+// prerouting hooks), following jumps and gotos, each with the socket-owner exclusions
+// (RETURN / ACCEPT with --uid-owner, meta skuid) met before it, and whether three kinds
+// of connection reach it: the proxy's own connections to a remote address (owned by
+// `proxyUid`; unknown owner when empty), this agent's connection to query.probeAddress,
+// and connections arriving for each of query.servingPorts. Conditions that cannot be
+// decided (another interface, named sets, marks) make a reach Maybe, never Yes.
+struct InterceptionScanOptions {
+  std::string command = "iptables";  // the tool named in the rules' fix commands
+  InterceptionQuery query;
+  std::optional<std::uint32_t> proxyUid;
+  std::uint32_t ownUid = 0, ownGid = 0;
+  std::vector<std::string> skipTables;  // nft only, as in FirewallScanOptions
+};
+
+struct InterceptionScan {
+  FirewallScan listing;  // parsed, error, tables, notes, backend (no findings)
+  std::vector<std::string> natChains;
+  std::vector<InterceptionRedirect> outbound;
+  std::vector<InterceptionRedirect> inbound;
+};
+
+InterceptionScan scanIptablesInterception(std::string_view saveText,
+                                          const InterceptionScanOptions& options = {});
+InterceptionScan scanNftInterception(std::string_view json,
+                                     const InterceptionScanOptions& options = {});
 
 // The nft tables ("ip filter", "ip nat") an iptables-nft listing already covered, to pass
 // as skipTables so one rule is not reported twice. Empty unless scan.backend is nf_tables;

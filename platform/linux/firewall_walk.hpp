@@ -61,6 +61,29 @@ struct PortTally {
 
 enum class Verdict { None, Accept, Drop, Reject, Return, Jump, Goto, Redirect };
 
+// One condition of a rule in a tool-neutral form, for walks that ask about other traffic
+// than the one `Rule::coverage` was computed for (firewall_interception.cpp). Values:
+// addresses "10.0.0.0/8", "1.1.1.1-1.1.1.9", "@set"; ports "80", "8000-8080"; interfaces
+// "lo", "eth+"; protocols "tcp"; owners "1337"; states "NEW" (upper case).
+enum class Match {
+  Destination,
+  Source,
+  OutInterface,
+  InInterface,
+  Protocol,
+  DestPort,
+  UidOwner,
+  GidOwner,
+  State,
+  Other
+};
+
+struct Condition {
+  Match match = Match::Other;
+  bool negated = false;
+  std::vector<std::string> values;
+};
+
 // One rule in a tool-neutral form: what the walk needs plus what the finding shows.
 struct Rule {
   std::string chain;
@@ -68,11 +91,16 @@ struct Rule {
   Verdict verdict = Verdict::None;
   std::string target;  // Jump / Goto
   FirewallFinding shown;
+  std::vector<Condition> conditions;
 };
 
 struct Chain {
   std::string name;
   bool entry = false;  // OUTPUT / a base chain on the output hook
+  // The netfilter hook a built-in or base chain is attached to ("output", "prerouting"),
+  // and the kind of chain ("nat", "filter"; iptables: the table's name); empty for user
+  // chains.
+  std::string hook, type;
   bool dropPolicy = false;
   std::string policyText, policyFix;
   std::vector<Rule> rules;
@@ -103,6 +131,18 @@ enum class Outcome { Continue, Accepted, Decided };
 // Follows the packet path from every entry chain of every table, adding what blocks or
 // redirects the traffic to `out`, each finding credited to `tool`.
 void walkTables(const std::vector<Table>& tables, const std::string& tool, FirewallScan& out);
+
+// The tables of one listing, read into the model: scanIptablesRules and scanNftRuleset
+// walk them for the metadata server; the interception walk reads them again.
+struct ParsedTables {
+  std::vector<Table> tables;
+  FirewallScan scan;  // parsed, error, tables, notes, backend, incompatibleTables
+};
+// `ipv4` and `address` are what Rule::coverage and the policy fixes are computed for.
+ParsedTables parseIptablesTables(std::string_view text, std::string_view ipv4,
+                                 std::uint32_t address, const FirewallScanOptions& options);
+ParsedTables parseNftTables(std::string_view json, std::string_view ipv4, std::uint32_t address,
+                            const FirewallScanOptions& options);
 
 // Runs one scanner for `ipv4`, given as text and as a number. A bad address, or an exception (only
 // allocation failure is expected), becomes the scan's error.

@@ -29,6 +29,10 @@ const FixHints& fixHints() {
     h.guestAgentStatus = "systemctl status google-guest-agent";
     h.guestAgentLog = "journalctl -u google-guest-agent";
     h.checkClock = "timedatectl; chronyc tracking";
+    h.envoyLog = "/var/log/envoy/envoy.err.log";
+    h.envoyAdminQuery = "curl -s http://{admin}/ready; curl -s http://{admin}/config_dump";
+    h.listNatRules = "iptables -t nat -S; nft list ruleset";
+    h.checkNameAndPort = "getent hosts {host}; nc -zv -w 5 {host} {port}";
     return h;
   }();
   return hints;

@@ -19,11 +19,14 @@ extern char** environ;
 
 namespace guestpulse::platform {
 
-// Defined in inspector_route_linux.cpp and inspector_firewall_linux.cpp. Declared here
-// rather than in a header because nothing but this file may call them.
+// Defined in inspector_route_linux.cpp, inspector_firewall_linux.cpp and
+// inspector_interception_linux.cpp. Declared here rather than in a header because nothing
+// but this file may call them.
 RouteFacts linuxRouteTo(const std::string& ipv4, std::chrono::milliseconds timeout);
 FirewallFacts linuxFirewall(const std::string& ipv4, const RouteFacts& route,
                             const InspectorOptions& options);
+InterceptionFacts linuxInterception(const InterceptionQuery& query,
+                                    const InspectorOptions& options);
 
 namespace {
 
@@ -88,6 +91,7 @@ class LinuxInspector final : public Inspector {
     options_.resolvedUpstreamPath =
         orDefault(options_.resolvedUpstreamPath, kSystemdResolvedUpstreamPath);
     options_.environmentFilePath = orDefault(options_.environmentFilePath, "/etc/environment");
+    options_.socketTableDirectory = orDefault(options_.socketTableDirectory, "/proc/self/net");
   }
 
   HostsFacts hostsEntry(const std::string& name) override {
@@ -180,6 +184,10 @@ class LinuxInspector final : public Inspector {
 
   FirewallFacts firewall(const std::string& ipv4) override {
     return linuxFirewall(ipv4, routeTo(ipv4), options_);
+  }
+
+  InterceptionFacts interception(const InterceptionQuery& query) override {
+    return linuxInterception(query, options_);
   }
 
  private:

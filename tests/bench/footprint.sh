@@ -40,6 +40,7 @@ fake="http://127.0.0.1:$port"
 agents=()
 for i in 1 2 3; do
   cat > "$work/g$i.yaml" <<YAML
+provider: gce
 report:
   serial: { device: $work/serial$i.log }
   state_dir: $work/state$i

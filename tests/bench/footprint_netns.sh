@@ -22,6 +22,7 @@ e2e_write_config() {
   mkdir -p "$E2E_STATE_DIR"
   : >>"$E2E_SERIAL"
   cat >"$E2E_CFG" <<YAML
+provider: gce
 report:
   serial: { device: $E2E_SERIAL }
   state_dir: $E2E_STATE_DIR

@@ -16,11 +16,16 @@
 #
 # Usage in a test script:
 #   source "$(dirname "$0")/lib.sh"
+#   E2E_PROVIDER=ec2                    # optional: gce (default), ec2 or azure; the fake
+#                                       # plays it and the agent's config pins it
 #   e2e_init network_faults "$@"        # root, tools, binaries; exit 77 with a reason if not
 #   e2e_require_iptables                # only where iptables is needed
 #   e2e_up                              # namespaces, fake-mds, agent; waits for its OK line
 #   e2e_fault_case "label" FAILED net.timeout apply_fn remove_fn
 #   e2e_finish                          # table, "e2e NAME: N passed, M failed", exit 0/1
+#
+# Fault cases judge the probe named by E2E_PROBE (default metadata): its serial line, its
+# row of `check --json`, and (E2E_CHECK_ATTRIBUTE=1) its guest attribute probe-<name>.
 #
 # Exit codes: 0 all passed, 1 any failed (or the harness broke), 77 skipped.
 
@@ -43,8 +48,13 @@ readonly E2E_PROXY_URL="http://$E2E_MDS_LINK_ADDR:3128"
 readonly E2E_LINE_DEADLINE=30
 readonly E2E_RECOVERY_DEADLINE=30
 readonly E2E_START_DEADLINE=${E2E_START_DEADLINE_OVERRIDE:-20}
+# Guest attributes trail the serial console: GCE allows about 10 writes a minute, and a
+# run of faults queues more than that. A full minute of budget, and some.
+readonly E2E_ATTRIBUTE_DEADLINE=75
 
 E2E_NAME=""
+E2E_PROVIDER=${E2E_PROVIDER:-gce}
+E2E_FAKE_ARGS=()        # extra fake-mds options (e.g. --hop-limit 2)
 E2E_GP=""
 E2E_FAKE=""
 E2E_TMP=""
@@ -65,11 +75,16 @@ E2E_NETNS_CREATED=()
 E2E_PASSED=0
 E2E_FAILED=0
 E2E_ROWS=()             # summary rows, fields separated by '|'
+E2E_PROBE=metadata      # the probe the fault cases judge
+E2E_CHECK_ATTRIBUTE=0   # 1: fault cases also wait for guest attribute probe-$E2E_PROBE
+E2E_FAKE_ARGS=()        # more fake-mds arguments (e.g. --listen for a second address)
+# The probes.service_proxy section of the agent's config (indented four spaces).
+E2E_SERVICE_PROXY_YAML="    enabled: false"
 
 # Results of the last e2e_check call.
 E2E_CHECK_RC=""
 E2E_CHECK_JSON=""
-E2E_CHECK_OBSERVED=""   # "STATE cause" of the metadata probe, or a note
+E2E_CHECK_OBSERVED=""   # "STATE cause" of the probe under test, or a note
 
 # ---------------------------------------------------------------------------------------
 # small helpers
@@ -308,8 +323,11 @@ e2e_fake_up() {
   local port_file=$E2E_TMP/fake-mds.port
   # Guest attributes on, as on a VM created with enable-guest-attributes=TRUE: the agent
   # reports through them, and the fake (like GCE) answers 403 without it.
+  local provider_args=(--provider "$E2E_PROVIDER")
+  if [[ $E2E_PROVIDER == gce ]]; then provider_args+=(--attribute enable-guest-attributes=TRUE); fi
   ip netns exec "$E2E_MDS" "$E2E_FAKE" --listen "$E2E_MDS_IP:80" --port-file "$port_file" \
-    --attribute enable-guest-attributes=TRUE --log-requests >"$E2E_FAKE_LOG" 2>&1 &
+    "${provider_args[@]}" ${E2E_FAKE_ARGS[@]+"${E2E_FAKE_ARGS[@]}"} --log-requests \
+    >"$E2E_FAKE_LOG" 2>&1 &
   E2E_FAKE_PID=$!
   e2e_wait_for 10 test -s "$port_file" ||
     { cat "$E2E_FAKE_LOG" >&2; e2e_die "fake-mds did not start listening on $E2E_MDS_IP:80"; }
@@ -322,7 +340,7 @@ e2e_write_config() {
   # metadata.endpoint and metadata.hostname stay at their defaults (http://169.254.169.254,
   # metadata.google.internal): the agent must find the server the way it does on GCE.
   cat >"$E2E_CFG" <<EOF
-provider: gce
+provider: $E2E_PROVIDER
 metadata:
   timeout: 1s
 retry:
@@ -337,6 +355,8 @@ probes:
     enabled: false
   mds_mtls:
     enabled: false
+  service_proxy:
+$E2E_SERVICE_PROXY_YAML
 report:
   guest_attributes:
     enabled: true
@@ -380,16 +400,22 @@ e2e_serial_last() {
 }
 # "STATE cause (LEVEL)" of a serial line.
 e2e_serial_summary() {
-  sed -E 's/.* (INFO|WARN|ERROR) probe=metadata state=([A-Z]+)( cause=([^ ]+))?.*/\2 \4 (\1)/' <<<"${1#*:}"
+  sed -E "s/.* (INFO|WARN|ERROR) probe=$E2E_PROBE state=([A-Z]+)( cause=([^ ]+))?.*/\\2 \\4 (\\1)/" <<<"${1#*:}"
 }
 e2e_serial_has() { [[ -n $(e2e_serial_find "$1" "$2") ]]; }
 
-# The metadata probe's latest state as written on the serial console ("" if none yet).
-e2e_serial_last_metadata_state() {
-  awk 'match($0, /probe=metadata state=[A-Z]+/) { s = substr($0, RSTART + 21, RLENGTH - 21) }
+# A probe's latest state as written on the serial console ("" if none yet).
+e2e_serial_last_state() {
+  PROBE=$1 awk 'BEGIN { re = "probe=" ENVIRON["PROBE"] " state=[A-Z]+" }
+       match($0, re) { s = substr($0, RSTART, RLENGTH); sub(/.*state=/, "", s) }
        END { print s }' "$E2E_SERIAL"
 }
-e2e_serial_metadata_ok() { [[ $(e2e_serial_last_metadata_state) == OK ]]; }
+e2e_serial_last_metadata_state() { e2e_serial_last_state metadata; }
+e2e_serial_metadata_ok() { [[ $(e2e_serial_last_state metadata) == OK ]]; }
+# The metadata probe and the probe under test are both OK.
+e2e_serial_probes_ok() {
+  [[ $(e2e_serial_last_state metadata) == OK && $(e2e_serial_last_state "$E2E_PROBE") == OK ]]
+}
 
 e2e_escape_ere() { sed -e 's/[][\.*^$+?(){}|/]/\\&/g' <<<"$1"; }
 
@@ -453,19 +479,19 @@ e2e_check_wait() {
 
 e2e_check_parse() {
   local line
-  if line=$(jq -er '[.probes[] | select(.name == "metadata")][0] | "\(.state) \(.cause)"' \
+  if line=$(PROBE=$E2E_PROBE jq -er '[.probes[] | select(.name == env.PROBE)][0] | "\(.state) \(.cause)"' \
       "$E2E_CHECK_JSON" 2>/dev/null); then
     E2E_CHECK_OBSERVED="${line% } exit=$E2E_CHECK_RC"
   else
-    E2E_CHECK_OBSERVED="no metadata probe in JSON (exit=$E2E_CHECK_RC)"
+    E2E_CHECK_OBSERVED="no $E2E_PROBE probe in JSON (exit=$E2E_CHECK_RC)"
   fi
 }
 
-# True when the check's metadata probe has STATE and CAUSE, and the exit code matches the
-# report's overall status (0 OK, 1 DEGRADED, 2 FAILED).
+# True when the check's row of the probe under test has STATE and CAUSE, and the exit code
+# matches the report's overall status (0 OK, 1 DEGRADED, 2 FAILED).
 e2e_check_matches() {
   local state=$1 cause=$2 got overall
-  got=$(jq -r '[.probes[] | select(.name == "metadata")][0] | "\(.state)|\(.cause)"' \
+  got=$(PROBE=$E2E_PROBE jq -r '[.probes[] | select(.name == env.PROBE)][0] | "\(.state)|\(.cause)"' \
     "$E2E_CHECK_JSON" 2>/dev/null) || return 1
   [[ $got == "$state|$cause" ]] || return 1
   overall=$(jq -r '.status' "$E2E_CHECK_JSON" 2>/dev/null) || return 1
@@ -493,36 +519,52 @@ e2e_dump_diagnostics() {
     echo "-- vm namespace: routes / OUTPUT rules / hosts / resolv.conf"
     ip -n "$E2E_VM" route 2>&1 | sed 's/^/   /'
     ip netns exec "$E2E_VM" iptables -w 5 -S OUTPUT 2>&1 | sed 's/^/   /'
+    ip netns exec "$E2E_VM" iptables -w 5 -t nat -S 2>&1 | sed 's/^/   nat: /'
     sed 's/^/   /' "$(E2E_VM_HOSTS)" "$(E2E_VM_RESOLV)" 2>/dev/null
     echo "------------------------------------------------------------"
   } >&2
 }
+
+# The agent's guest attribute probe-$E2E_PROBE on the fake ("" when not written yet).
+E2E_ATTRIBUTE_NAMESPACE=guestpulse
+e2e_attribute() {
+  e2e_fake GET guest-attributes 2>/dev/null |
+    KEY="$E2E_ATTRIBUTE_NAMESPACE/probe-$E2E_PROBE" jq -r '.[env.KEY] // empty'
+}
+e2e_attribute_starts() { [[ $(e2e_attribute) == "$1"* ]]; }
 
 e2e_record() {  # fault|expected|check|serial|recovery|seconds|result
   E2E_ROWS+=("$1")
   if [[ ${1##*|} == PASS ]]; then ((++E2E_PASSED)); else ((++E2E_FAILED)); fi
 }
 
-# Makes sure the agent's metadata probe is OK before a fault. If a previous case left it
-# failing, restarts it on a fresh state directory so cases stay independent.
+# Makes sure the agent's metadata probe (and the probe under test) is OK before a fault. If
+# a previous case left it failing, restarts it on a fresh state directory so cases stay
+# independent.
 e2e_ensure_healthy_agent() {
   if [[ -n $E2E_AGENT_PID ]] && e2e_pid_alive "$E2E_AGENT_PID" &&
-     e2e_wait_for "$E2E_RECOVERY_DEADLINE" e2e_serial_metadata_ok; then
+     e2e_wait_for "$E2E_RECOVERY_DEADLINE" e2e_serial_probes_ok; then
     return 0
   fi
   e2e_log "agent not healthy before the next case; restarting it on a fresh state dir"
+  E2E_AGENT_ENV=()
+  e2e_agent_restart_fresh
+}
+
+# Restarts the agent on a fresh state directory (no health or flapping history) and waits
+# until the metadata probe and the probe under test are OK.
+e2e_agent_restart_fresh() {
   e2e_agent_stop
   rm -rf "$E2E_STATE_DIR"
   mkdir -p "$E2E_STATE_DIR"
-  E2E_AGENT_ENV=()
-  e2e_agent_up_ok
+  e2e_agent_up_ok && e2e_wait_for "$E2E_START_DEADLINE" e2e_serial_probes_ok
 }
 
 # e2e_fault_case LABEL STATE CAUSE APPLY_FN REMOVE_FN
 #
 # With a healthy agent: applies the fault, runs `check --json` (in the background) while
-# timing the first serial line `probe=metadata state=STATE cause=CAUSE`, then removes the
-# fault and waits for `probe=metadata state=OK msg="recovered after`. APPLY_FN and
+# timing the first serial line `probe=$E2E_PROBE state=STATE cause=CAUSE`, then removes
+# the fault and waits for `probe=$E2E_PROBE state=OK msg="recovered after`. APPLY_FN and
 # REMOVE_FN may change E2E_AGENT_ENV and restart the agent (the check uses the same env).
 e2e_fault_case() {
   local label=$1 state=$2 cause=$3 apply=$4 remove=$5
@@ -533,6 +575,12 @@ e2e_fault_case() {
     e2e_dump_diagnostics
     e2e_record "$label|$state $cause|not run|not run|-|-|FAIL (no healthy agent before the fault)"
     return 0
+  fi
+
+  # The attribute must show the healthy state first, or a lagging write could pass for the
+  # fault's.
+  if ((E2E_CHECK_ATTRIBUTE)) && ! e2e_wait_for "$E2E_ATTRIBUTE_DEADLINE" e2e_attribute_starts OK; then
+    e2e_log "note: guest attribute probe-$E2E_PROBE is '$(e2e_attribute | cut -c1-60)', not OK, before the fault"
   fi
 
   offset=$(e2e_serial_count)
@@ -548,21 +596,21 @@ e2e_fault_case() {
 
   local re level
   level=$(e2e_level_for "$state")
-  re=" $level probe=metadata state=$state cause=$(e2e_escape_ere "$cause")( |\$)"
+  re=" $level probe=$E2E_PROBE state=$state cause=$(e2e_escape_ere "$cause")( |\$)"
   if e2e_wait_for "$E2E_LINE_DEADLINE" e2e_serial_has "$offset" "$re"; then
     t_line=$(e2e_now)
     secs=$(e2e_elapsed "$t0" "$t_line")
     found=$(e2e_serial_find "$offset" "$re")
     serial_col="$state $cause"
     # Say so when the agent first wrote something else (a passing but noteworthy detour).
-    nonok=$(e2e_serial_find "$offset" 'probe=metadata state=(FAILED|DEGRADED)')
+    nonok=$(e2e_serial_find "$offset" "probe=$E2E_PROBE state=(FAILED|DEGRADED)")
     if [[ -n $nonok && ${nonok%%:*} != "${found%%:*}" ]]; then
       serial_col+=" (first: $(e2e_serial_summary "$nonok"))"
     fi
   else
     ok=0
     found=""
-    nonok=$(e2e_serial_last "$offset" 'probe=metadata state=(FAILED|DEGRADED)')
+    nonok=$(e2e_serial_last "$offset" "probe=$E2E_PROBE state=(FAILED|DEGRADED)")
     if [[ -n $nonok ]]; then
       serial_col=$(e2e_serial_summary "$nonok")
     else
@@ -575,7 +623,16 @@ e2e_fault_case() {
   check_col=$E2E_CHECK_OBSERVED
   if ! e2e_check_matches "$state" "$cause"; then
     ok=0
-    e2e_log "FAIL $label: check --json: expected metadata $state $cause (exit $(e2e_exit_for "$state")), got $E2E_CHECK_OBSERVED"
+    e2e_log "FAIL $label: check --json: expected $E2E_PROBE $state $cause (exit $(e2e_exit_for "$state")), got $E2E_CHECK_OBSERVED"
+  fi
+  if ((E2E_CHECK_ATTRIBUTE)) && [[ -n $found ]]; then
+    if e2e_wait_for "$E2E_ATTRIBUTE_DEADLINE" e2e_attribute_starts "$state $cause: "; then
+      check_col+="; attr ok"
+    else
+      ok=0
+      check_col+="; attr: $(e2e_attribute | cut -c1-60)"
+      e2e_log "FAIL $label: guest attribute $E2E_ATTRIBUTE_NAMESPACE/probe-$E2E_PROBE is not '$state $cause: ...' after ${E2E_ATTRIBUTE_DEADLINE}s: $(e2e_attribute)"
+    fi
   fi
   # Show the evidence while the fault is still in place.
   ((ok)) || e2e_dump_diagnostics
@@ -589,11 +646,11 @@ e2e_fault_case() {
   else
     local t1
     t1=$(e2e_now)
-    if [[ -z $found && -z $(e2e_serial_find "$offset" 'probe=metadata state=(FAILED|DEGRADED)') ]]; then
+    if [[ -z $found && -z $(e2e_serial_find "$offset" "probe=$E2E_PROBE state=(FAILED|DEGRADED)") ]]; then
       ok=0
       recovery_col="n/a (never left OK)"
     elif e2e_wait_for "$E2E_RECOVERY_DEADLINE" e2e_serial_has "$rec_offset" \
-        ' INFO probe=metadata state=OK msg="recovered after '; then
+        " INFO probe=$E2E_PROBE state=OK msg=\"recovered after "; then
       recovery_col="OK in $(e2e_elapsed "$t1" "$(e2e_now)")s"
     else
       ok=0
@@ -616,7 +673,7 @@ e2e_finish() {
   echo
   echo "e2e $E2E_NAME summary"
   {
-    echo "fault|expected cause|check --json (metadata)|serial|recovery|s fault->line|result"
+    echo "fault|expected cause|check --json ($E2E_PROBE)|serial|recovery|s fault->line|result"
     echo "-----|--------------|-----------------------|------|--------|--------------|------"
     printf '%s\n' ${E2E_ROWS[@]+"${E2E_ROWS[@]}"}
   } | column -t -s '|' -o ' | ' 2>/dev/null || printf '%s\n' ${E2E_ROWS[@]+"${E2E_ROWS[@]}"}

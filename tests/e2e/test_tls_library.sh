@@ -45,6 +45,7 @@ mkdir -p "$work/mtls"
 echo "not read: OpenSSL is missing" >"$work/mtls/root.crt"
 echo "not read: OpenSSL is missing" >"$work/mtls/client.key"
 cat >"$work/g.yaml" <<YAML
+provider: gce
 metadata: { timeout: 1s }
 probes:
   metadata: { interval: 1s }

@@ -46,6 +46,7 @@ Config fastConfig(const fake::FakeMds& mds, const TempDir& dir) {
   // 10-a-minute budget with what these tests count. Their own tests turn them on.
   config.probes.workloadCerts.enabled = Enablement::False;
   config.probes.mdsMtls.enabled = Enablement::False;
+  config.probes.serviceProxy.enabled = Enablement::False;
   config.report.serial.device = (dir / "serial.log").string();
   config.report.stateDir = (dir / "state").string();
   config.report.guestAttributes.heartbeat = 10s;

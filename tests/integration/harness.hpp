@@ -32,8 +32,8 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
 fake::Options withGuestAttributes(fake::Options options = {});
 
 // A config for fast tests against `mds`: 1 s interval, short timeouts and backoff, serial
-// to a file in `dir`, state in `dir`; the metadata probe only (workload_certs and
-// mds_mtls off).
+// to a file in `dir`, state in `dir`; the metadata probe only (workload_certs, mds_mtls
+// and service_proxy off).
 Config fastConfig(const fake::FakeMds& mds, const TempDir& dir);
 
 // The agent running on its own thread. Only observe it through the fake server and

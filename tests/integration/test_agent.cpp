@@ -82,7 +82,7 @@ TEST_CASE("503 three times: retries with growing gaps, then OK without a failure
   CHECK_FALSE(serialHas(dir, "FAILED"));
 }
 
-TEST_CASE("server gone: FAILED line with the cause; back: OK line, last-failure kept", "[agent]") {
+TEST_CASE("server gone: FAILED line with the cause, back: OK line, last-failure kept", "[agent]") {
   auto mds = std::make_unique<fake::FakeMds>(withGuestAttributes());
   mds->start();
   std::uint16_t port = mds->port();

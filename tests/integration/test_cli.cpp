@@ -29,8 +29,10 @@ Ran runBinary(const TempDir& dir, std::vector<std::string> args,
   return {code, readFile(dir / "out.txt"), readFile(dir / "err.txt")};
 }
 
+// provider: gce, so that the machine's own firmware (and provider: auto) never decides.
 std::string fastYaml(const TempDir& dir) {
-  return "metadata: { timeout: 500ms }\n"
+  return "provider: gce\n"
+         "metadata: { timeout: 500ms }\n"
          "retry: { initial: 100ms, max: 1s, multiplier: 2, attempts: 3 }\n"
          "probes:\n  metadata: { interval: 1s }\n"
          "report:\n  serial: { device: " +
@@ -74,7 +76,7 @@ TEST_CASE("check --json: OK, FAILED and DEGRADED with exit codes 0, 2, 1", "[cli
   for (const auto& r : mds.requests()) CHECK(r.method == "GET");
 }
 
-TEST_CASE("config validate names every problem with its line; exit 3", "[cli]") {
+TEST_CASE("config validate names every problem with its line, exit 3", "[cli]") {
   TempDir dir;
   writeFile(dir / "bad.yaml",
             "probes:\n  metadata:\n    interval: 30\n    intervall: 5s\nlog: { level: loud }\n");

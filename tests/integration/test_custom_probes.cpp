@@ -271,15 +271,16 @@ TEST_CASE("makeProbes: the metadata probe first, then the custom probes in order
                           execProbe({"/bin/true"})};
   auto metadata = makeMetadataClient(config, rig.http, [] { return 0.5; });
   auto probes = makeProbes(config, ProbeDeps{*metadata, rig.http, rig.pool, nullptr});
-  // The GCE certificate probes (enabled: auto by default) come between them.
-  REQUIRE(probes.size() == 6);
+  // The GCE probes (enabled: auto by default) come between them.
+  REQUIRE(probes.size() == 7);
   CHECK(probes[0]->name() == "metadata");
   CHECK(probes[1]->name() == "workload_certs");
   CHECK(probes[2]->name() == "mds_mtls");
-  CHECK(probes[3]->name() == "web");
-  CHECK(probes[4]->name() == "port");
-  CHECK(probes[5]->name() == "script");
-  CHECK(probes[5]->deadline() > 5s);
+  CHECK(probes[3]->name() == "service_proxy");
+  CHECK(probes[4]->name() == "web");
+  CHECK(probes[5]->name() == "port");
+  CHECK(probes[6]->name() == "script");
+  CHECK(probes[6]->deadline() > 5s);
 }
 
 // Needs agent.cpp to build its probes with ProbeDeps (see probe_factory.hpp).

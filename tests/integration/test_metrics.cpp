@@ -246,7 +246,7 @@ TEST_CASE("other paths get 404, other methods 405, HEAD the headers only", "[met
   CHECK(server.counters().errors == 5);
 }
 
-TEST_CASE("malformed and oversized requests get 400; a throwing render 500", "[metrics]") {
+TEST_CASE("malformed and oversized requests get 400, a throwing render 500", "[metrics]") {
   std::atomic<bool> fail{false};
   ServerThread server(loopback(), [&]() -> std::string {
     if (fail) throw std::runtime_error("boom");

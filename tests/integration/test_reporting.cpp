@@ -19,7 +19,8 @@ using namespace std::chrono_literals;
 namespace {
 
 std::string yamlFor(const TempDir& dir, const std::string& serialDevice) {
-  return "metadata: { timeout: 500ms }\n"
+  return "provider: gce\n"
+         "metadata: { timeout: 500ms }\n"
          "retry: { initial: 100ms, max: 1s, multiplier: 2, attempts: 3 }\n"
          "probes:\n  metadata: { interval: 1s }\n"
          "report:\n  serial: { device: " +

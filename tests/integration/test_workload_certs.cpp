@@ -91,7 +91,8 @@ struct Workload {
   }
 
   std::string yaml(Enablement enabled = Enablement::Auto) const {
-    return "metadata: { timeout: 500ms }\n"
+    return "provider: gce\n"
+           "metadata: { timeout: 500ms }\n"
            "retry: { initial: 100ms, max: 1s, multiplier: 2, attempts: 3 }\n"
            "probes:\n"
            "  metadata: { interval: 1s }\n"

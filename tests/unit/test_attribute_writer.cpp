@@ -109,7 +109,7 @@ TEST_CASE("after an outage the recovery finds room in the budget", "[attributes]
   CHECK(writer.queue().empty());
 }
 
-TEST_CASE("403 stops writing until the recheck; a later 200 re-enables", "[attributes]") {
+TEST_CASE("403 stops writing until the recheck, a later 200 re-enables", "[attributes]") {
   AttributeWriter writer(retry(), makeUnitRandom(1), 30min);
   SteadyTime now{};
   writer.set("status", "OK");
@@ -131,7 +131,7 @@ TEST_CASE("403 stops writing until the recheck; a later 200 re-enables", "[attri
   CHECK(writer.counters().attempts == 2);
 }
 
-TEST_CASE("failures back off with jitter and keep the value; 4xx drops it", "[attributes]") {
+TEST_CASE("failures back off with jitter and keep the value, 4xx drops it", "[attributes]") {
   AttributeWriter writer(
       retry(), [] { return 1.0; }, 30min);
   SteadyTime now{};

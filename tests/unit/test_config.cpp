@@ -157,6 +157,18 @@ TEST_CASE("every example config validates", "[config]") {
   CHECK(count >= 3);
 }
 
+TEST_CASE("the EC2 and Azure examples pin their providers and validate", "[config]") {
+  const std::filesystem::path dir = shippedConfigPath().parent_path() / "examples";
+  for (const auto& [file, provider] :
+       {std::pair{"ec2.yaml", Provider::Ec2}, std::pair{"azure.yaml", Provider::Azure}}) {
+    const ConfigLoadResult r = loadConfigFile((dir / file).string());
+    INFO(file << "\n" << describe(r));
+    REQUIRE(r.problems.empty());
+    CHECK(r.config->provider == provider);
+    CHECK(r.config->metadata.endpoint == "http://169.254.169.254");
+  }
+}
+
 // ---- reading values ----
 
 TEST_CASE("every key is read into its struct member", "[config]") {
@@ -652,6 +664,58 @@ TEST_CASE("GCE_METADATA_HOST overrides the endpoint as Google's libraries do", "
   }
 }
 
+TEST_CASE("on EC2 the AWS SDKs' endpoint variables override it, GCE's does not", "[config]") {
+  ScopedEnv gce("GCE_METADATA_HOST", "127.0.0.1:8080");
+  {
+    ScopedEnv endpoint("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:1338/");
+    Config c;
+    applyEnvironmentOverrides(c, Provider::Ec2);
+    CHECK(c.metadata.endpoint == "http://127.0.0.1:1338");  // the trailing '/' dropped
+    CHECK(validateConfig(c).empty());
+    CHECK(metadataEndpointFor(Config{}, Provider::Gce) == "http://127.0.0.1:8080");
+    CHECK(metadataEndpointFor(Config{}, Provider::Azure) == "http://169.254.169.254");
+  }
+  {
+    ScopedEnv endpoint("AWS_EC2_METADATA_SERVICE_ENDPOINT", nullptr);
+    ScopedEnv mode("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "IPv6");
+    Config c;
+    applyEnvironmentOverrides(c, Provider::Ec2);
+    CHECK(c.metadata.endpoint == "http://[fd00:ec2::254]");
+    CHECK(validateConfig(c).empty());
+  }
+  {
+    ScopedEnv endpoint("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://[fd00:ec2::254]:80");
+    ScopedEnv mode("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "IPv4");
+    Config c;
+    c.provider = Provider::Ec2;
+    applyEnvironmentOverrides(c);  // the configured provider
+    CHECK(c.metadata.endpoint == "http://[fd00:ec2::254]:80");
+  }
+  {
+    ScopedEnv endpoint("AWS_EC2_METADATA_SERVICE_ENDPOINT", nullptr);
+    ScopedEnv mode("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", nullptr);
+    Config c;
+    applyEnvironmentOverrides(c, Provider::Ec2);
+    CHECK(c == Config{});  // GCE_METADATA_HOST is not for EC2
+    applyEnvironmentOverrides(c, Provider::Azure);
+    CHECK(c == Config{});
+  }
+}
+
+TEST_CASE("detection: its keys are read and checked", "[config]") {
+  const Config c = parseValid("detection:\n  sysfs_root: /host/sys\n  timeout: 300ms\n");
+  CHECK(c.detection.sysfsRoot == "/host/sys");
+  CHECK(c.detection.timeout == 300ms);
+  CHECK(Config{}.detection.sysfsRoot == "/sys");
+  CHECK(Config{}.detection.timeout == 1s);
+  const ConfigProblem relative = onlyProblem("detection:\n  sysfs_root: sys\n");
+  CHECK(relative.path == "detection.sysfs_root");
+  CHECK(relative.line == 2);
+  const ConfigProblem slow = onlyProblem("detection:\n  timeout: 1m\n");
+  CHECK(slow.path == "detection.timeout");
+  CHECK(contains(slow.message, "at most 10s"));
+}
+
 // ---- text forms ----
 
 TEST_CASE("config values print as the config spells them", "[config]") {
@@ -695,6 +759,8 @@ TEST_CASE("toYaml prints a config that parses back to the same config", "[config
 
   Config c;
   c.provider = Provider::Ec2;
+  c.detection.sysfsRoot = "/host/sys";
+  c.detection.timeout = 250ms;
   c.metadata.endpoint = "http://[::1]:8080";
   c.retry.multiplier = 1.25;
   c.probes.workloadCerts.enabled = Enablement::False;
@@ -721,6 +787,83 @@ TEST_CASE("toYaml prints a config that parses back to the same config", "[config
   c.probes.custom = {web, db, quirky};
   const std::string yaml = toYaml(c);
   INFO(yaml);
+  CHECK(parseValid(yaml) == c);
+}
+
+// ---- probes.service_proxy ----
+
+TEST_CASE("probes.service_proxy: every key is read", "[config][service_proxy]") {
+  const Config c = parseValid(R"(
+probes:
+  service_proxy:
+    enabled: true
+    interval: 30s
+    envoy_admin: "[::1]:15000"
+    heartbeat_stale: 10m
+    bootstrap_grace: 20m
+    control_plane: td.example.internal:8443
+)");
+  const ServiceProxyProbeConfig& p = c.probes.serviceProxy;
+  CHECK(p.enabled == Enablement::True);
+  CHECK(p.interval == 30s);
+  CHECK(p.envoyAdmin == "[::1]:15000");
+  CHECK(p.heartbeatStale == 10min);
+  CHECK(p.bootstrapGrace == 20min);
+  CHECK(p.controlPlane == "td.example.internal:8443");
+  CHECK(ServiceProxyProbeConfig{}.enabled == Enablement::Auto);
+  CHECK(ServiceProxyProbeConfig{}.controlPlane == "trafficdirector.googleapis.com:443");
+}
+
+TEST_CASE("probes.service_proxy: every bad value names its path and line",
+          "[config][service_proxy]") {
+  struct Case {
+    std::string yaml;
+    std::string path;
+    std::string message;
+  };
+  const std::string head = "probes:\n  service_proxy:\n";
+  const std::vector<Case> cases = {
+      {head + "    enabled: sometimes\n", "probes.service_proxy.enabled", "true, false or auto"},
+      {head + "    interval: 0s\n", "probes.service_proxy.interval", "at least 1s"},
+      {head + "    interval: 60\n", "probes.service_proxy.interval", "needs a unit"},
+      {head + "    envoy_admin: 127.0.0.1\n", "probes.service_proxy.envoy_admin", "needs a port"},
+      {head + "    envoy_admin: 127.0.0.1:99999\n", "probes.service_proxy.envoy_admin",
+       "from 1 to 65535"},
+      {head + "    envoy_admin: ''\n", "probes.service_proxy.envoy_admin", "is empty"},
+      {head + "    heartbeat_stale: 20s\n", "probes.service_proxy.heartbeat_stale", "at least 30s"},
+      {head + "    bootstrap_grace: 0s\n", "probes.service_proxy.bootstrap_grace", "at least 1s"},
+      {head + "    control_plane: trafficdirector.googleapis.com\n",
+       "probes.service_proxy.control_plane", "needs a port"},
+      {head + "    control_plane: [a, b]\n", "probes.service_proxy.control_plane", "a list"},
+      {head + "    control_pane: x:1\n", "probes.service_proxy.control_pane",
+       "did you mean 'control_plane'?"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.yaml);
+    const ConfigProblem p = onlyProblem(c.yaml);
+    CHECK(p.path == c.path);
+    CHECK(p.line == 3);
+    CHECK(contains(p.message, c.message));
+  }
+  // A custom probe may not take the built-in probe's name.
+  const ConfigProblem named = onlyProblem(
+      "probes:\n  custom:\n    - name: service_proxy\n      type: tcp\n"
+      "      address: 127.0.0.1:1\n");
+  CHECK(named.path == "probes.custom[0].name");
+  CHECK(contains(named.message, "built-in probe"));
+}
+
+TEST_CASE("probes.service_proxy: toYaml round trip", "[config][service_proxy]") {
+  Config c;
+  c.probes.serviceProxy.enabled = Enablement::False;
+  c.probes.serviceProxy.interval = 90s;
+  c.probes.serviceProxy.envoyAdmin = "localhost:15000";
+  c.probes.serviceProxy.heartbeatStale = 1h;
+  c.probes.serviceProxy.bootstrapGrace = 45s;
+  c.probes.serviceProxy.controlPlane = "[2001:db8::1]:443";
+  const std::string yaml = toYaml(c);
+  INFO(yaml);
+  CHECK(contains(yaml, "  service_proxy:\n    enabled: false\n    interval: 1m30s\n"));
   CHECK(parseValid(yaml) == c);
 }
 

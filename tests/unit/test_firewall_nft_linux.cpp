@@ -117,7 +117,7 @@ TEST_CASE("nft: prefixes, sets, ports, owners, jumps and policies", "[inspector]
   CHECK(scan.redirecting[0].fixCommand == "nft delete rule ip nat output handle 2");
 }
 
-TEST_CASE("nft: tables already listed by iptables-nft are skipped; bad JSON",
+TEST_CASE("nft: tables already listed by iptables-nft are skipped, bad JSON",
           "[inspector][firewall]") {
   const char* json = R"({"nftables": [
     {"table": {"family": "ip", "name": "filter", "handle": 1}},

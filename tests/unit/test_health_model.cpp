@@ -86,7 +86,7 @@ TEST_CASE("thresholds debounce a flapping probe", "[health]") {
   CHECK(up->to == State::Ok);
 }
 
-TEST_CASE("overall is the worst known state; informational causes stay OK", "[health]") {
+TEST_CASE("overall is the worst known state, informational causes stay OK", "[health]") {
   HealthModel model;
   ManualClock clock;
   model.addProbe("a");

@@ -141,7 +141,7 @@ TEST_CASE("the exposition is well formed: HELP and TYPE once per family, before 
   CHECK(types.size() == 21);
 }
 
-TEST_CASE("label values escape backslash, quote and newline; invalid UTF-8 is replaced",
+TEST_CASE("label values escape backslash, quote and newline, invalid UTF-8 is replaced",
           "[metrics]") {
   CHECK(escapeLabelValue("plain.cause") == "plain.cause");
   CHECK(escapeLabelValue(R"(a\b)") == R"(a\\b)");

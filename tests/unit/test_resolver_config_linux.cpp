@@ -99,7 +99,7 @@ TEST_CASE("resolv.conf: nameserver limits, bad values and comments", "[inspector
   CHECK_THAT(config.warnings[3], Catch::Contains("indented"));
 }
 
-TEST_CASE("resolv.conf: domain after search replaces it; empty file", "[inspector][resolver]") {
+TEST_CASE("resolv.conf: domain after search replaces it, empty file", "[inspector][resolver]") {
   auto config = parseResolverConfig("search a.example b.example\ndomain c.example extra\n");
   CHECK(config.search == std::vector<std::string>{"c.example"});
   auto empty = parseResolverConfig("");

@@ -12,11 +12,22 @@ UnitRandom fixed(double value) {
 }
 }  // namespace
 
-TEST_CASE("retryable outcomes: 5xx, 429, 408 and transport errors; never other 4xx", "[retry]") {
+TEST_CASE("retryable outcomes: 5xx, 429, 408 and transport errors, never other 4xx", "[retry]") {
   CHECK(isRetryable(AttemptOutcome::transport()));
   for (int s : {500, 502, 503, 504, 429, 408}) CHECK(isRetryable(AttemptOutcome::status(s)));
   for (int s : {400, 401, 403, 404, 412, 200, 301})
     CHECK_FALSE(isRetryable(AttemptOutcome::status(s)));
+}
+
+TEST_CASE("a status the provider calls transient is retried within the same budget", "[retry]") {
+  // Azure IMDS answers 410 (and 404) while it is being updated: retry those, nothing else.
+  CHECK(isRetryable(AttemptOutcome::transientStatus(410)));
+  CHECK(isRetryable(AttemptOutcome::transientStatus(404)));
+  CHECK_FALSE(isRetryable(AttemptOutcome::status(410)));
+  RetryPolicy policy(settings(3), fixed(1.0));
+  CHECK(policy.onFailure(AttemptOutcome::transientStatus(410)) == 1000ms);
+  CHECK(policy.onFailure(AttemptOutcome::transientStatus(410)) == 2000ms);
+  CHECK_FALSE(policy.onFailure(AttemptOutcome::transientStatus(410)));
 }
 
 TEST_CASE("full jitter stays under a ceiling that doubles up to max", "[retry]") {

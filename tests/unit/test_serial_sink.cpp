@@ -187,7 +187,7 @@ TEST_CASE("serial sink: lines reach a file, whole and in order", "[serial]") {
   CHECK(sink.backoff() == 0ms);
 }
 
-TEST_CASE("serial sink: a line without newline gets one; an oversized one is cut", "[serial]") {
+TEST_CASE("serial sink: a line without newline gets one, an oversized one is cut", "[serial]") {
   auto dev = std::make_shared<FakeDevice>();
   SerialConsoleSink sink("fake", fastOptions(8), fakeFactory(dev));
   sink.post("no newline");
@@ -301,7 +301,7 @@ TEST_CASE("serial sink: a factory that fails is retried", "[serial]") {
   CHECK(sink.writeErrors() == 2);
 }
 
-TEST_CASE("serial sink: stop() is idempotent; posting afterwards only counts drops", "[serial]") {
+TEST_CASE("serial sink: stop() is idempotent, posting afterwards only counts drops", "[serial]") {
   auto dev = std::make_shared<FakeDevice>();
   SerialConsoleSink sink("fake", fastOptions(4), fakeFactory(dev));
   sink.post(lineN(1));
@@ -317,7 +317,7 @@ TEST_CASE("serial sink: stop() is idempotent; posting afterwards only counts dro
 
 #ifndef _WIN32  // FIFOs and ptys; Windows named pipes are in test_serial_port_windows.cpp
 
-TEST_CASE("serial sink: a FIFO without reader never blocks post(); a reader gets the rest",
+TEST_CASE("serial sink: a FIFO without reader never blocks post(), a reader gets the rest",
           "[serial]") {
   TempDir dir;
   const std::string fifo = dir.file("ttyS0-standin");
