@@ -55,6 +55,12 @@ const FixHints& fixHints() {
         "Get-WinEvent -FilterHashtable @{LogName='Application'; ProviderName='GCEGuestAgent'} "
         "-MaxEvents 50";
     h.checkClock = "w32tm /query /status";
+    // Service-proxy (Envoy sidecar) VMs: Google's automated deployment is Linux only, so
+    // these name what a hand-made Windows setup would use.
+    h.envoyLog = "the log file given to envoy.exe with --log-path";
+    h.envoyAdminQuery = "curl.exe -s http://{admin}/ready; curl.exe -s http://{admin}/config_dump";
+    h.listNatRules = "netsh interface portproxy show all";
+    h.checkNameAndPort = "Test-NetConnection {host} -Port {port}";
     return h;
   }();
   return hints;

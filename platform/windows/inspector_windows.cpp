@@ -139,6 +139,17 @@ class WindowsInspector final : public Inspector {
 
   FirewallFacts firewall(const std::string& ipv4) override { return win::readFirewall(ipv4); }
 
+  // Windows has no iptables/nft nat table to intercept connections with; a sidecar's
+  // interception there would be a WFP redirect driver, which nothing here reads.
+  InterceptionFacts interception(const InterceptionQuery&) override {
+    InterceptionFacts facts;
+    facts.readable = false;
+    facts.error =
+        "nat interception rules (iptables/nft) do not exist on Windows; redirects by a WFP "
+        "driver are not read";
+    return facts;
+  }
+
  private:
   InspectorOptions options_;
 };
