@@ -178,7 +178,10 @@ wine_config() {
   local name=${1:-agent}
   local file=$WINE_TMP/$name.yaml
   mkdir -p "$WINE_TMP/state-$name"
+  # provider: gce, never auto: detection on a machine whose firmware names no cloud would
+  # ask 169.254.169.254 as EC2 and Azure, and nothing here may leave loopback.
   cat >"$file" <<YAML
+provider: gce
 metadata:
   endpoint: http://127.0.0.1:$WINE_PORT
   timeout: 1s

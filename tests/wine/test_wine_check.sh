@@ -7,11 +7,12 @@ source "$(dirname "$0")/lib.sh"
 wine_init check "$@"
 wine_com1 /dev/null
 wine_fake_start
+config=$(wine_config check)
 
 json_field() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 
 t0=$(wine_now)
-GCE_METADATA_HOST=127.0.0.1:$WINE_PORT wine_exe check --json
+wine_exe check --json -c "$(wine_path "$config")"
 took=$(wine_elapsed "$t0" "$(wine_now)")
 status=$(json_field "$WINE_OUT" 'd["status"]' 2>/dev/null || echo "no JSON")
 if [[ $WINE_RC == 0 && $status == OK ]]; then
@@ -23,7 +24,7 @@ fi
 
 wine_fake_stop
 t0=$(wine_now)
-GCE_METADATA_HOST=127.0.0.1:$WINE_PORT wine_exe check --json
+wine_exe check --json -c "$(wine_path "$config")"
 took=$(wine_elapsed "$t0" "$(wine_now)")
 status=$(json_field "$WINE_OUT" 'd["status"]' 2>/dev/null || echo "no JSON")
 cause=$(json_field "$WINE_OUT" '[p for p in d["probes"] if p["name"]=="metadata"][0]["cause"]' 2>/dev/null || echo "")
