@@ -3,6 +3,7 @@
 // (config/guestpulse.yaml documents every key); the defaults below are the built-in
 // defaults and must equal the shipped file (on Linux; paths come from platform/paths.hpp).
 
+#include <cstddef>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -175,7 +176,12 @@ struct ConfigLoadResult {
 // fall back to a default). Missing keys take the defaults above.
 ConfigLoadResult parseConfig(const std::string& yamlText);
 
-// Reads a file and parses it. A missing or unreadable file is a problem with path "".
+// The largest config file read: a config is a few KiB; more is the wrong file.
+inline constexpr std::size_t kMaxConfigBytes = 1 << 20;
+
+// Reads a file and parses it. A missing or unreadable file is a problem with path "", and
+// so is anything but a regular file (a FIFO, a device, a directory), which is refused
+// without waiting on it (platform::readRegularFile).
 ConfigLoadResult loadConfigFile(const std::string& filePath);
 
 // Applies the environment overrides that the providers' own libraries honour, for the

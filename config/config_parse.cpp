@@ -14,6 +14,7 @@
 #include <type_traits>
 
 #include "config/config.hpp"
+#include "config/yaml_guard.hpp"
 
 namespace guestpulse {
 namespace {
@@ -239,6 +240,12 @@ void readCommand(const MapReader& r, std::vector<std::string>& out) {
 CustomProbeConfig readCustomProbe(ParseContext& ctx, const YAML::Node& node,
                                   const std::string& path, int line) {
   CustomProbeConfig probe;
+  // MapReader keeps the defaults for an empty section; an empty list item ("-" and
+  // nothing after it) is not a probe with default settings, it is a mistake.
+  if (!node.IsDefined() || node.IsNull()) {
+    ctx.report(path, line, "an empty list item; a custom probe is a mapping with name and type");
+    return probe;
+  }
   MapReader r(ctx, node, path, line, kProbeKeys);
   r.string("name", probe.name);
   std::optional<CustomProbeKind> kind;
@@ -375,13 +382,20 @@ ConfigLoadResult parseConfig(const std::string& yamlText) {
   ConfigLoadResult result;
   ParseContext ctx;
   Config config;
+  if (auto tooDeep = yamlNestingProblem(yamlText)) {
+    result.problems.push_back(std::move(*tooDeep));
+    return result;
+  }
   try {
-    const std::vector<YAML::Node> docs = YAML::LoadAll(yamlText);
-    if (docs.size() > 1) {
-      ctx.report("", lineOf(docs[1]), "more than one YAML document ('---'); a config is one",
-                 false);
+    YamlDocuments documents = scanYamlDocuments(yamlText);
+    if (documents.stuck) {
+      result.problems.push_back(std::move(*documents.stuck));
+      return result;
     }
-    readConfig(ctx, docs.empty() ? YAML::Node() : docs.front(), config);
+    if (documents.secondLine)
+      ctx.report("", *documents.secondLine, "more than one YAML document ('---'); a config is one",
+                 false);
+    readConfig(ctx, YAML::Load(yamlText), config);
   } catch (const YAML::Exception& e) {
     result.problems.push_back(
         {"", e.mark.is_null() ? 0 : e.mark.line + 1, "YAML syntax error: " + e.msg});

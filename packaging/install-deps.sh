@@ -10,6 +10,10 @@ packages=(
   # runtime tools used by the tests and the quick start
   curl openssl iproute2 iptables procps python3
   prometheus   # promtool: the metrics test validates the exposition with it
+  # fuzzers: clang 15 with libFuzzer and the sanitizer runtimes (Debian 12 ships
+  # compiler-rt for clang 15 in libclang-common-15-dev); GCC's own for the sanitizer
+  # builds of the tests come with g++ (libasan8, libubsan1, libtsan2)
+  clang-15 libclang-common-15-dev
   # the Linux packages (packaging/linux/build-packages.sh) and their tests
   dpkg-dev rpm lintian man-db file cpio
   debootstrap systemd-container   # install/upgrade/purge in a Debian root, booted with nspawn

@@ -7,10 +7,19 @@
 //    argv[0] without a '/' is looked up in PATH;
 //  - the child gets /dev/null on stdin, one pipe on both stdout and stderr, and no other
 //    descriptor of ours; signal dispositions and the signal mask are reset to default;
-//    it runs in a process group of its own so a timeout reaches its children too;
-//  - at `timeout` the group gets SIGTERM, after `killGrace` SIGKILL; the child is always
-//    reaped (one stuck in the kernel past SIGKILL is left to a detached reaper thread, so
-//    the call itself stays bounded by timeout + killGrace + ~1.2 s);
+//    it runs in a process group of its own;
+//  - nothing the command starts outlives the call: not a child in its process group, not
+//    one that moved to a session of its own (setsid) or daemonized by forking twice. On
+//    Linux a supervisor process per run is the command's parent and a child subreaper, so
+//    every descendant stays in its tree; on Windows the command runs in a Job object that
+//    is terminated (and closed with KILL_ON_JOB_CLOSE);
+//  - at `timeout` the whole tree gets SIGTERM, after `killGrace` SIGKILL. When the command
+//    exits by itself, what it left running gets SIGTERM at once, and SIGKILL after
+//    `killGrace`; after a timeout, what is left goes with SIGKILL at once. The call stays
+//    bounded by timeout + killGrace + ~1.2 s (a process stuck in the kernel past SIGKILL
+//    is left to the supervisor, reaped later);
+//  - stopAllCommands() (the agent's stop) ends every run in flight the same way, and a
+//    supervisor whose agent goes away (even by SIGKILL) ends its tree by itself;
 //  - the first `outputLimit` bytes of stdout and stderr (interleaved as written) are kept;
 //    the rest is read and dropped so the child never blocks on a full pipe. Output still
 //    held open by a background grandchild is not waited for once the child has exited;
@@ -55,6 +64,13 @@ struct ExecResult {
 };
 
 ExecResult runCommand(const ExecRequest& request);
+
+// The agent is stopping: every command in flight is stopped now (SIGTERM, SIGKILL after
+// its grace), and no new one starts until allowCommands().
+void stopAllCommands();
+void allowCommands();
+// Waits until no runCommand() is in flight, at most `bound`; true when none is.
+bool waitForCommands(std::chrono::milliseconds bound);
 
 // "SIGTERM", or "signal 42" when the number has no name.
 std::string signalName(int signal);

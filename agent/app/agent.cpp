@@ -1,8 +1,6 @@
 #include "agent/app/agent.hpp"
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -13,6 +11,8 @@
 #include "agent/app/probe_factory.hpp"
 #include "agent/app/state_store.hpp"
 #include "agent/core/logging.hpp"
+#include "agent/core/state_file_writer.hpp"
+#include "agent/core/text.hpp"
 #include "agent/metadata/metadata_client.hpp"
 #include "agent/net/blocking_pool.hpp"
 #include "agent/net/http_client.hpp"
@@ -24,6 +24,7 @@
 #include "agent/report/serial_reporter.hpp"
 #include "agent/report/serial_sink.hpp"
 #include "agent/schedule/scheduler.hpp"
+#include "platform/exec.hpp"
 #include "platform/files.hpp"
 #include "platform/inspector.hpp"
 #include "platform/service_host.hpp"
@@ -32,6 +33,13 @@ namespace guestpulse {
 
 namespace asio = boost::asio;
 
+namespace {
+// How long a reload may take to read the config file before it is given up.
+constexpr Duration kReloadReadBound = std::chrono::seconds(5);
+// health.json holds a few KiB per probe; more was not written by this agent.
+constexpr std::size_t kMaxHealthFileBytes = 256 * 1024;
+}  // namespace
+
 Agent::Agent(asio::io_context& io, Config config, AgentOptions options)
     : io_(io),
       config_(std::move(config)),
@@ -39,6 +47,7 @@ Agent::Agent(asio::io_context& io, Config config, AgentOptions options)
       random_(options_.random ? options_.random : makeUnitRandom()),
       provider_(options_.provider ? *options_.provider : configuredProvider(config_)),
       pool_(std::make_unique<BlockingPool>(2)),
+      stateWriter_(std::make_unique<StateFileWriter>()),
       http_(std::make_unique<HttpClient>(io.get_executor(), *pool_)),
       heartbeatTimer_(io) {
   metadata_ = makeMetadataClient(config_, *http_, random_, provider_.provider);
@@ -72,6 +81,7 @@ Agent::Agent(asio::io_context& io, Config config, AgentOptions options)
     GuestAttributeSink::Options sinkOptions;
     sinkOptions.ns = config_.report.guestAttributes.ns;
     if (stateDirUsable_) sinkOptions.persistPath = statePath("guest-attributes.json");
+    sinkOptions.writer = stateWriter_.get();
     attributes_ = std::make_unique<GuestAttributeSink>(io.get_executor(), *metadata_, sinkOptions,
                                                        metadata_->retrySettings(), random_);
     attributeReporter_ = std::make_unique<GuestAttributeReporter>(*attributes_);
@@ -98,11 +108,13 @@ void Agent::restoreState() {
     return;
   }
   stateDirUsable_ = true;
-  std::ifstream in(statePath("health.json"));
-  if (!in) return;
-  std::stringstream text;
-  text << in.rdbuf();
-  int restored = healthFromJson(health_, text.str(), Timestamp::now());
+  platform::FileRead read =
+      platform::readRegularFile(statePath("health.json"), kMaxHealthFileBytes);
+  if (!read.content) {
+    if (!read.missing) log->warn("ignoring {}: {}", statePath("health.json"), read.error);
+    return;
+  }
+  int restored = healthFromJson(health_, *read.content, Timestamp::now());
   if (restored < 0)
     log->warn("ignoring unreadable {}", statePath("health.json"));
   else if (restored > 0)
@@ -111,9 +123,7 @@ void Agent::restoreState() {
 
 void Agent::saveHealth() {
   if (!stateDirUsable_) return;
-  std::string error = platform::replaceFileAtomically(
-      statePath("health.json"), healthToJson(health_, WallClock::now()), true);
-  if (!error.empty()) logger("agent")->warn("cannot save health state: {}", error);
+  stateWriter_->write(statePath("health.json"), healthToJson(health_, WallClock::now()), true);
 }
 
 void Agent::writeStatusFile(Timestamp now) {
@@ -134,9 +144,7 @@ void Agent::writeStatusFile(Timestamp now) {
     extras.serialWritten = serial_->written();
     extras.serialDropped = serial_->dropped();
   }
-  std::string error = platform::replaceFileAtomically(statePath("status.json"),
-                                                      statusToJson(health_, extras, now), false);
-  if (!error.empty()) logger("agent")->debug("cannot write status file: {}", error);
+  stateWriter_->write(statePath("status.json"), statusToJson(health_, extras, now), false);
 }
 
 void Agent::start() {
@@ -160,6 +168,7 @@ void Agent::start() {
     if (serialReporter_) serialReporter_->note("INFO", off, WallClock::now());
   }
 
+  platform::allowCommands();
   scheduler_->start();
   if (attributes_) asio::co_spawn(io_, attributes_->run(), asio::detached);
   asio::co_spawn(io_, heartbeatLoop(), asio::detached);
@@ -220,34 +229,61 @@ asio::awaitable<void> Agent::heartbeatLoop() {
     nextHeartbeat = SteadyClock::now() + config_.report.guestAttributes.heartbeat;
     // The heartbeat is the time of the last completed cycle: if loops stall, it goes stale
     // even though this timer still fires.
-    if (attributes_ && lastCycleWall_)
-      attributes_->set("heartbeat", formatRfc3339(*lastCycleWall_));
+    if (attributeReporter_ && lastCycleWall_) attributeReporter_->heartbeat(*lastCycleWall_);
   }
 }
 
-void Agent::reload() {
+asio::awaitable<void> Agent::reload() {
   auto log = logger("agent");
   if (options_.configPath.empty()) {
     log->info("reload: no config file in use; nothing to reload");
-  } else {
-    ConfigLoadResult loaded = loadConfigFile(options_.configPath);
-    if (!loaded.config) {
-      for (const auto& problem : loaded.problems)
-        log->error("reload: {}: {}", options_.configPath, problem.toString());
-      log->error("reload: keeping the running configuration");
-      if (serialReporter_)
-        serialReporter_->note("WARN", "config reload failed; keeping the running configuration",
-                              WallClock::now(), "config.invalid",
-                              "guestpulse config validate -c " + options_.configPath);
-    } else {
-      applyEnvironmentOverrides(*loaded.config, provider_.provider);
-      setLogLevel(loaded.config->log.level);
-      if (serialReporter_) serialReporter_->setReminder(loaded.config->report.serial.reminder);
-      log->info(
-          "reload: log level and serial reminder applied; other changes take effect "
-          "on restart");
-    }
+    co_return;
   }
+  // The file is read on the pool: a config on a hung network file system must not stall
+  // the probes, the heartbeat or /metrics (and a FIFO is refused without waiting).
+  const std::string path = options_.configPath;
+  std::function<ConfigLoadResult()> read = [path] { return loadConfigFile(path); };
+  std::optional<ConfigLoadResult> loaded =
+      co_await pool_->run<ConfigLoadResult>(read, kReloadReadBound);
+  if (stopping_) co_return;
+  std::string problems;
+  if (!loaded) {
+    problems = "reading " + path + " did not finish within " + formatDuration(kReloadReadBound);
+  } else if (!loaded->config) {
+    for (const auto& problem : loaded->problems)
+      problems += (problems.empty() ? "" : "\n") + path + ": " + problem.toString();
+  }
+  if (!problems.empty()) {
+    // The same problems again (100 SIGHUPs with the same bad file) are said once.
+    if (problems == lastReloadProblems_) {
+      log->info(
+          "reload: {} still has the problems reported before; keeping the running "
+          "configuration",
+          path);
+      co_return;
+    }
+    lastReloadProblems_ = problems;
+    std::size_t start = 0;
+    while (start <= problems.size()) {
+      std::size_t end = problems.find('\n', start);
+      if (end == std::string::npos) end = problems.size();
+      log->error("reload: {}", problems.substr(start, end - start));
+      start = end + 1;
+    }
+    log->error("reload: keeping the running configuration");
+    if (serialReporter_)
+      serialReporter_->note("WARN", "config reload failed; keeping the running configuration",
+                            WallClock::now(), "config.invalid",
+                            "guestpulse config validate -c " + path);
+    co_return;
+  }
+  lastReloadProblems_.clear();
+  applyEnvironmentOverrides(*loaded->config, provider_.provider);
+  setLogLevel(loaded->config->log.level);
+  if (serialReporter_) serialReporter_->setReminder(loaded->config->report.serial.reminder);
+  log->info(
+      "reload: log level and serial reminder applied; other changes take effect "
+      "on restart");
 }
 
 void Agent::requestStop() {
@@ -255,7 +291,24 @@ void Agent::requestStop() {
 }
 
 void Agent::requestReload() {
-  asio::post(io_, [this] { reload(); });
+  asio::post(io_, [this] {
+    if (stopping_) return;
+    if (reloading_) {
+      reloadAgain_ = true;  // SIGHUPs during a reload make one more, not one each
+      return;
+    }
+    reloading_ = true;
+    asio::co_spawn(
+        io_,
+        [this]() -> asio::awaitable<void> {
+          do {
+            reloadAgain_ = false;
+            co_await reload();
+          } while (reloadAgain_ && !stopping_);
+          reloading_ = false;
+        },
+        asio::detached);
+  });
 }
 
 void Agent::stop() {
@@ -264,6 +317,8 @@ void Agent::stop() {
   logger("agent")->info("stopping");
   platform::notifyStopping();
   scheduler_->stop();
+  // Exec probes' commands (and whatever they started) end with the agent, not later.
+  platform::stopAllCommands();
   heartbeatTimer_.cancel();
   if (metrics_) metrics_->stop();
   asio::co_spawn(io_, shutdown(), asio::detached);
@@ -282,6 +337,10 @@ asio::awaitable<void> Agent::shutdown() {
     serial_->flush(std::chrono::seconds(1));
     serial_->stop();
   }
+  if (!platform::waitForCommands(std::chrono::seconds(3)))
+    log->warn("stopping while a custom probe's command is still being killed");
+  if (!stateWriter_->flush(std::chrono::seconds(1)))
+    log->warn("stopping with state files not written (see the warnings above)");
   log->info("stopped");
 }
 

@@ -33,6 +33,7 @@ class GuestAttributeReporter;
 class SerialConsoleSink;
 class SerialReporter;
 class MetricsServer;
+class StateFileWriter;
 namespace platform {
 class Inspector;
 }
@@ -74,8 +75,8 @@ class Agent {
  private:
   boost::asio::awaitable<void> heartbeatLoop();
   boost::asio::awaitable<void> shutdown();
+  boost::asio::awaitable<void> reload();
   void stop();
-  void reload();
   void onResult(const std::string& probe, const ProbeResult& result);
   void restoreState();
   void saveHealth();
@@ -88,6 +89,8 @@ class Agent {
   UnitRandom random_;
   ProviderChoice provider_;
   std::unique_ptr<BlockingPool> pool_;
+  // Writes state files off the loop; declared early so it outlives every user below.
+  std::unique_ptr<StateFileWriter> stateWriter_;
   std::unique_ptr<HttpClient> http_;
   std::unique_ptr<MetadataClient> metadata_;
   std::shared_ptr<platform::Inspector> inspector_;
@@ -104,6 +107,9 @@ class Agent {
   WallTime started_ = WallClock::now();
   bool stateDirUsable_ = false;
   bool stopping_ = false;
+  bool reloading_ = false;          // a reload is reading the file on the pool
+  bool reloadAgain_ = false;        // another SIGHUP came meanwhile
+  std::string lastReloadProblems_;  // of the last failed reload, said once per episode
   // Last: destroyed first, since its render callback reads the members above.
   std::unique_ptr<MetricsServer> metrics_;
 };

@@ -8,6 +8,7 @@
 
 #include "agent/app/agent.hpp"
 #include "agent/app/probe_factory.hpp"
+#include "agent/core/text.hpp"
 #include "agent/metadata/metadata_client.hpp"
 #include "agent/net/blocking_pool.hpp"
 #include "agent/net/http_client.hpp"
@@ -82,22 +83,28 @@ std::string pad(std::string text, std::size_t width) {
 }  // namespace
 
 std::string formatCheckText(const CheckReport& report, bool color) {
+  // Text from outside (a server's message, a command's output) reaches a terminal here:
+  // every field is shown with its control characters escaped, so an answer holding
+  // ESC, BEL, CR or LF cannot move the cursor, retitle the window or forge a row.
   std::size_t nameWidth = 5, causeWidth = 5;
   for (const auto& e : report.entries) {
-    nameWidth = std::max(nameWidth, e.probe.size());
-    causeWidth = std::max(causeWidth, e.result.cause.size());
+    nameWidth = std::max(nameWidth, escapeControls(e.probe).size());
+    causeWidth = std::max(causeWidth, escapeControls(e.result.cause).size());
   }
   std::string out = "guestpulse check: provider " +
                     std::string(toString(report.provider.provider)) + " (" +
-                    report.provider.reason + "), metadata endpoint " + report.endpoint + "\n\n";
+                    escapeControls(report.provider.reason) + "), metadata endpoint " +
+                    escapeControls(report.endpoint) + "\n\n";
   out +=
       pad("PROBE", nameWidth + 2) + pad("STATE", 10) + pad("CAUSE", causeWidth + 2) + "MESSAGE\n";
   for (const auto& e : report.entries) {
     const ProbeResult& r = e.result;
-    out += pad(e.probe, nameWidth + 2) +
+    out += pad(escapeControls(e.probe), nameWidth + 2) +
            paint(pad(std::string(toString(r.state)), 10), r.state, color) +
-           pad(r.cause.empty() ? "-" : r.cause, causeWidth + 2) + r.message + "\n";
-    if (!r.fix.empty()) out += std::string(nameWidth + 2, ' ') + "fix: " + r.fix + "\n";
+           pad(r.cause.empty() ? "-" : escapeControls(r.cause), causeWidth + 2) +
+           escapeControls(r.message) + "\n";
+    if (!r.fix.empty())
+      out += std::string(nameWidth + 2, ' ') + "fix: " + escapeControls(r.fix) + "\n";
   }
   State overall = report.overall();
   out += "\nstatus: " + paint(std::string(toString(overall)), overall, color) + "\n";

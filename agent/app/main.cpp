@@ -11,6 +11,7 @@
 #include "agent/app/check.hpp"
 #include "agent/app/internal_probe.hpp"
 #include "agent/core/logging.hpp"
+#include "agent/core/text.hpp"
 #include "agent/provider/provider_detector.hpp"
 #include "config/config.hpp"
 #include "platform/paths.hpp"
@@ -31,7 +32,8 @@ bool reportEnvironmentProblems(const Config& config) {
   if (problems.empty()) return true;
   std::cerr << "guestpulse: invalid configuration after environment overrides "
                "(GCE_METADATA_HOST, AWS_EC2_METADATA_SERVICE_ENDPOINT):\n";
-  for (const auto& problem : problems) std::cerr << "  " << problem.toString() << "\n";
+  for (const auto& problem : problems)
+    std::cerr << "  " << escapeControls(problem.toString()) << "\n";
   return false;
 }
 
@@ -56,7 +58,8 @@ std::optional<Config> loadConfigOrReport(const std::string& explicitPath, std::s
     ConfigLoadResult loaded = loadConfigFile(path);
     if (!loaded.config) {
       std::cerr << "guestpulse: invalid configuration in " << path << ":\n";
-      for (const auto& problem : loaded.problems) std::cerr << "  " << problem.toString() << "\n";
+      for (const auto& problem : loaded.problems)
+        std::cerr << "  " << escapeControls(problem.toString()) << "\n";
       return std::nullopt;
     }
     config = std::move(loaded.config);
@@ -178,7 +181,8 @@ int commandValidate(const std::string& configPath) {
   ConfigLoadResult loaded = loadConfigFile(path);
   if (!loaded.config) {
     std::cerr << path << ": " << loaded.problems.size() << " problem(s)\n";
-    for (const auto& problem : loaded.problems) std::cerr << "  " << problem.toString() << "\n";
+    for (const auto& problem : loaded.problems)
+      std::cerr << "  " << escapeControls(problem.toString()) << "\n";
     return kExitUsage;
   }
   std::cout << path << ": OK\n";

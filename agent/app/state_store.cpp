@@ -19,6 +19,16 @@ std::int64_t epochSeconds(WallTime t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
+// Seconds since 1970 read back from a file, as a wall time when it is one: from 1970 to
+// the end of 2199. Anything else did not come from this agent, and the clock counts
+// nanoseconds in 64 bits, which ends in April 2262: converting more would overflow.
+constexpr std::int64_t kLatestEpochSeconds = 7258118399;  // 2199-12-31T23:59:59Z
+std::optional<WallTime> wallFromEpochSeconds(const json::value* v) {
+  if (!v || !v->is_int64() || v->as_int64() < 0 || v->as_int64() > kLatestEpochSeconds)
+    return std::nullopt;
+  return WallTime{std::chrono::seconds(v->as_int64())};
+}
+
 std::string text(const json::object& o, std::string_view key) {
   auto* v = o.if_contains(key);
   return v && v->is_string() ? std::string(v->as_string()) : std::string();
@@ -65,13 +75,10 @@ int healthFromJson(HealthModel& health, const std::string& text_, Timestamp now)
       if (!state) continue;
       ProbeResult result{*state, text(p, "cause"), text(p, "message"), text(p, "fix"), {}};
       Timestamp since = now;
-      if (auto* s = p.if_contains("since"); s && s->is_int64()) {
-        WallTime wall{std::chrono::seconds(s->as_int64())};
-        if (wall <= now.wall) {
-          since.wall = wall;
-          since.steady =
-              now.steady - std::chrono::duration_cast<SteadyClock::duration>(now.wall - wall);
-        }
+      if (auto wall = wallFromEpochSeconds(p.if_contains("since")); wall && *wall <= now.wall) {
+        since.wall = *wall;
+        since.steady =
+            now.steady - std::chrono::duration_cast<SteadyClock::duration>(now.wall - *wall);
       }
       health.restore(name, *state, std::move(result), since);
       ++restored;
@@ -80,12 +87,14 @@ int healthFromJson(HealthModel& health, const std::string& text_, Timestamp now)
   if (auto* f = root.if_contains("last_failure"); f && f->is_object()) {
     const auto& o = f->as_object();
     FailureRecord record;
-    if (auto* t = o.if_contains("time"); t && t->is_int64())
-      record.time = WallTime{std::chrono::seconds(t->as_int64())};
+    // A record without a believable time is not restored: it would be reported with a
+    // wrong one.
+    auto time = wallFromEpochSeconds(o.if_contains("time"));
+    if (time) record.time = *time;
     record.probe = text(o, "probe");
     record.cause = text(o, "cause");
     record.message = text(o, "message");
-    if (!record.probe.empty()) health.restoreLastFailure(std::move(record));
+    if (time && !record.probe.empty()) health.restoreLastFailure(std::move(record));
   }
   return restored;
 }

@@ -1,9 +1,10 @@
 #include "agent/certs/pem_file.hpp"
 
+#include "platform/files.hpp"
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <system_error>
 
 namespace guestpulse::certs {
@@ -45,25 +46,17 @@ PemFile readPemFile(const std::string& path, std::size_t limit) {
   auto modified = fs::last_write_time(path, ec);
   if (!ec) file.modified = toWallTime(modified);
 
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    int saved = errno;
-    file.error = path + ": " + (saved ? std::strerror(saved) : "cannot open");
+  // Never an ifstream: a FIFO put in place of a credential would block the reading
+  // thread for good. Only a regular file is read, and only up to the limit.
+  platform::FileRead read = platform::readRegularFile(path, limit);
+  if (!read.content) {
+    file.error =
+        path + ": " +
+        (read.tooLarge ? "larger than " + std::to_string(limit) + " bytes, not a PEM credential"
+                       : read.error);
     return file;
   }
-  std::string text;
-  char buffer[4096];
-  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
-    text.append(buffer, static_cast<std::size_t>(in.gcount()));
-    if (text.size() > limit) {
-      file.error = path + ": larger than " + std::to_string(limit) + " bytes, not a PEM credential";
-      return file;
-    }
-  }
-  if (in.bad()) {
-    file.error = path + ": read error";
-    return file;
-  }
+  std::string text = std::move(*read.content);
   if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
     file.error = path + ": empty file";
     return file;

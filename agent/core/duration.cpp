@@ -68,6 +68,10 @@ std::string formatDuration(Duration d) {
   return out;
 }
 
+std::string formatLatency(Duration d) {
+  return d < Duration(1) ? std::string("under 1ms") : formatDuration(d);
+}
+
 std::string formatRfc3339(WallTime t) {
   // Civil-time arithmetic of <chrono>: no gmtime_r / gmtime_s, so no OS difference.
   using namespace std::chrono;

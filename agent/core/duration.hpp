@@ -23,6 +23,10 @@ std::optional<Duration> parseDuration(std::string_view text);
 // only when the whole value is under a minute.
 std::string formatDuration(Duration d);
 
+// A measured time, such as how long an answer took: formatDuration, except that under a
+// millisecond reads "under 1ms" rather than "0s".
+std::string formatLatency(Duration d);
+
 // RFC 3339 UTC with second precision: 2026-11-22T22:00:00Z.
 std::string formatRfc3339(WallTime t);
 

@@ -15,6 +15,10 @@ namespace guestpulse {
 // unknown level name. Safe to call again on reload.
 bool setLogLevel(std::string_view level);
 
+// `inner` behind a sink that escapes control characters in every message
+// (escapeControls), as the shared sink does: the log quotes what servers and commands said.
+spdlog::sink_ptr makeEscapingSink(spdlog::sink_ptr inner);
+
 // The logger for a component, created on first use with the shared sinks.
 std::shared_ptr<spdlog::logger> logger(const std::string& component);
 

@@ -3,6 +3,8 @@
 #include <boost/asio/error.hpp>
 #include <boost/beast/http/error.hpp>
 
+#include "agent/core/text.hpp"
+
 namespace guestpulse {
 
 namespace asio = boost::asio;
@@ -67,12 +69,27 @@ ProbeResult diagnoseTransport(const MetadataResult& call, const MetadataCallCont
             "net.timeout", message,
             "the metadata server accepted the connection but did not answer in time: a "
             "filtering middlebox or an overloaded host; check firewall rules and proxies");
+      if (http.cutShort)
+        return ProbeResult::failed(
+            "net.connection_reset", message,
+            "the connection was closed in the middle of the answer: a proxy or middlebox that "
+            "drops long answers, or the server restarting; if it repeats, look for a proxy in "
+            "the path (NO_PROXY) and for rules touching " +
+                ctx.endpoint);
       if (ec == asio::error::connection_reset || ec == boost::beast::http::error::end_of_stream ||
           ec == asio::error::eof || ec == asio::error::broken_pipe)
         return ProbeResult::failed(
             "net.connection_reset", message,
             "the connection was cut before an answer: look for a firewall rule rejecting "
             "with tcp-reset or a proxy in the path");
+      if (ec == boost::beast::http::error::body_limit ||
+          ec == boost::beast::http::error::header_limit)
+        return ProbeResult::failed(
+            "mds.bad_response", message,
+            "the metadata server's answers are small; one this large comes from something "
+            "else answering at " +
+                ctx.endpoint + ": look for a proxy or a redirect rule (" +
+                hint(hints.listRedirects) + ")");
       return ProbeResult::failed(
           "mds.bad_response", message,
           "the answer was not valid HTTP from the metadata server: look for a proxy in the path");
@@ -95,6 +112,12 @@ ProbeResult diagnoseMetadataCall(const MetadataResult& call, const MetadataCallC
   int status = http.response->status;
   std::string answered =
       ctx.what + ": " + ctx.endpoint + " answered HTTP " + std::to_string(status);
+  // A redirect says where it points; it is never followed.
+  if (status >= 300 && status < 400) {
+    auto location = http.response->header("Location");
+    answered += location ? " (redirect to '" + quoteOutside(*location) + "', not followed)"
+                         : " (a redirect without a Location, not followed)";
+  }
   const std::string exempt = "exempt " + ctx.address + " and " + ctx.hostname + " from the proxy";
   if (!call.flavorOk) {
     return ProbeResult::failed(
@@ -106,7 +129,7 @@ ProbeResult diagnoseMetadataCall(const MetadataResult& call, const MetadataCallC
             " (NO_PROXY) and " + hint(hints.listRedirects));
   }
   if (status >= 200 && status < 300) {
-    ProbeResult ok = ProbeResult::ok(ctx.what + " answered in " + formatDuration(http.elapsed) +
+    ProbeResult ok = ProbeResult::ok(ctx.what + " answered in " + formatLatency(http.elapsed) +
                                      attemptsNote(call));
     ok.details.emplace_back("latency_ms", std::to_string(http.elapsed.count()));
     ok.details.emplace_back("attempts", std::to_string(call.attempts.size()));

@@ -202,7 +202,7 @@ ProbeResult diagnoseMdsMtls(const MdsMtlsFacts& f, const platform::FixHints& h) 
                 h.guestAgent + " and check its log");
       } else if (result.state == State::Ok && files.client) {
         result.message = "GET instance/id over mTLS to " + f.endpoint + " as " + f.serverName +
-                         " answered in " + formatDuration(last.elapsed) +
+                         " answered in " + formatLatency(last.elapsed) +
                          "; client certificate valid until " +
                          formatRfc3339(files.client->notAfter);
       }

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <cctype>
 
+#include "agent/core/text.hpp"
 #include "agent/diagnosis/metadata_call.hpp"
 #include "platform/tls_library.hpp"
 
@@ -24,8 +25,16 @@ std::string lower(std::string_view text) {
   return out;
 }
 
-void collectErrors(const json::value& value, const std::string& path,
-                   std::vector<std::string>& out) {
+// More errors than this are counted (ConfigStatus::moreErrors), not kept.
+constexpr std::size_t kMaxConfigErrors = 20;
+
+void collectErrors(const json::value& value, const std::string& path, std::vector<std::string>& out,
+                   std::size_t& more) {
+  if (out.size() >= kMaxConfigErrors && value.kind() != json::kind::object &&
+      value.kind() != json::kind::array && value.kind() != json::kind::null) {
+    ++more;
+    return;
+  }
   switch (value.kind()) {
     case json::kind::string: {
       std::string text(value.get_string());
@@ -34,12 +43,12 @@ void collectErrors(const json::value& value, const std::string& path,
     }
     case json::kind::object:
       for (const auto& member : value.get_object())
-        collectErrors(member.value(), path + "." + std::string(member.key()), out);
+        collectErrors(member.value(), path + "." + std::string(member.key()), out, more);
       break;
     case json::kind::array: {
       std::size_t i = 0;
       for (const auto& item : value.get_array())
-        collectErrors(item, path + "[" + std::to_string(i++) + "]", out);
+        collectErrors(item, path + "[" + std::to_string(i++) + "]", out, more);
       break;
     }
     case json::kind::null:
@@ -52,7 +61,11 @@ void collectErrors(const json::value& value, const std::string& path,
 // The metadata server could not be asked (down, throttled, intercepted): that is the
 // metadata probe's finding, not this probe's.
 bool unreachable(const MetadataResult& call) {
-  if (call.attempts.empty() || !call.last().ok() || !call.flavorOk) return true;
+  if (call.attempts.empty()) return true;
+  // An answer that came but could not be read (over the size limit, bad chunking, not
+  // HTTP) is this endpoint's own finding: the metadata probe's call may be fine.
+  if (call.last().malformed) return false;
+  if (!call.last().ok() || !call.flavorOk) return true;
   int status = call.status();
   return status >= 500 || status == 429 || status == 408;
 }
@@ -62,8 +75,17 @@ bool unreachable(const MetadataResult& call) {
 ConfigStatus parseConfigStatus(std::string_view body) {
   ConfigStatus out;
   boost::system::error_code ec;
-  json::value root = json::parse(body, ec);
-  if (ec || !root.is_object()) return out;
+  json::value root = json::parse(body, ec);  // at most 32 levels deep (json::parse_options)
+  if (ec) {
+    out.problem = ec == json::error::too_deep ? "JSON nested deeper than 32 levels"
+                  : body.empty()              ? "an empty body, not JSON"
+                                              : "not valid JSON (" + ec.message() + ")";
+    return out;
+  }
+  if (!root.is_object()) {
+    out.problem = "JSON, but not an object";
+    return out;
+  }
   out.parsed = true;
   for (const auto& member : root.get_object()) {
     std::string key(member.key());
@@ -74,7 +96,7 @@ ConfigStatus parseConfigStatus(std::string_view body) {
           s.find("invalid") != std::string::npos)
         out.errors.push_back("status: " + out.status);
     } else if (lower(key).find("error") != std::string::npos) {
-      collectErrors(member.value(), key, out.errors);
+      collectErrors(member.value(), key, out.errors, out.moreErrors);
     }
   }
   return out;
@@ -215,16 +237,25 @@ WorkloadCertsAssessment assessWorkloadCerts(const WorkloadCertsFacts& f,
     if (unreachable(attribute) || attribute.status() != 200)
       return cannotAsk("GET " + std::string(kWorkloadCertAttribute), attribute, f.endpoint);
     if (!attributeIsTrue(attribute.body()))
-      return verdict(ProbeResult::ok(
-          "workload certificates are not enabled "
-          "(enable-workload-certificate=" +
-          bodySummary(attribute.body(), 40) + "); gce-workload-certificates not queried"));
+      return verdict(
+          ProbeResult::ok("workload certificates are not enabled "
+                          "(enable-workload-certificate=" +
+                          quoteOutside(bodySummary(attribute.body(), 40)) +
+                          "); gce-workload-certificates not queried"));
   }
 
   if (!f.configStatus) return needs(WorkloadStep::ConfigStatus);
   const MetadataResult& status = *f.configStatus;
   const std::string what = "GET " + std::string(kWorkloadConfigStatus);
   if (unreachable(status)) return cannotAsk(what, status, f.endpoint);
+  const std::string unreadable =
+      "the metadata server answers config-status with something that is not a usable "
+      "answer: if it lasts, look for a proxy or middlebox in the path (NO_PROXY), then "
+      "report it to Google Cloud support with this message";
+  if (!status.last().ok())
+    return verdict(ProbeResult::failed("workload_certs.bad_response",
+                                       what + ": " + status.last().describe(f.endpoint),
+                                       unreadable));
   const int code = status.status();
   const std::string answered = what + ": HTTP " + std::to_string(code);
   if (code == 404) {
@@ -240,7 +271,7 @@ WorkloadCertsAssessment assessWorkloadCerts(const WorkloadCertsFacts& f,
         "probes.workload_certs.enabled: false"));
   }
   if (code == 412) {
-    std::string said = bodySummary(status.body());
+    std::string said = quoteOutside(bodySummary(status.body(), status.body().size()));
     return verdict(ProbeResult::failed(
         "workload_certs.misconfigured",
         answered + " (Precondition Failed)" + (said.empty() ? "" : ": " + said),
@@ -250,15 +281,29 @@ WorkloadCertsAssessment assessWorkloadCerts(const WorkloadCertsFacts& f,
   }
   if (code != 200) return verdict(diagnoseMetadataCall(status, {f.endpoint, what}, h));
   ConfigStatus parsed = parseConfigStatus(status.body());
+  if (!parsed.parsed)
+    return verdict(ProbeResult::failed("workload_certs.bad_response",
+                                       answered + " with " + parsed.problem + " (" +
+                                           std::to_string(status.body().size()) + " bytes: '" +
+                                           quoteOutside(status.body(), 60) + "')",
+                                       unreadable));
   if (!parsed.errors.empty()) {
+    // The server's own words, each quoted short; a flood of them is counted.
     std::string listed;
-    for (const auto& error : parsed.errors) listed += (listed.empty() ? "" : "; ") + error;
+    std::size_t shown = 0;
+    for (const auto& error : parsed.errors) {
+      if (shown == 5) break;
+      listed += (listed.empty() ? "" : "; ") + quoteOutside(error);
+      ++shown;
+    }
+    const std::size_t total = parsed.errors.size() + parsed.moreErrors;
+    if (total > shown) listed += "; and " + std::to_string(total - shown) + " more";
     ProbeResult misconfigured = ProbeResult::failed(
         "workload_certs.misconfigured",
-        answered + " with " + std::to_string(parsed.errors.size()) + " error(s): " + listed,
+        answered + " with " + std::to_string(total) + " error(s): " + listed,
         "fix the workload identity configuration the errors name (instance attributes or "
         "partner metadata), then wait for the next refresh (10 minutes)");
-    misconfigured.details.emplace_back("config_errors", std::to_string(parsed.errors.size()));
+    misconfigured.details.emplace_back("config_errors", std::to_string(total));
     return verdict(std::move(misconfigured));
   }
 
@@ -268,8 +313,8 @@ WorkloadCertsAssessment assessWorkloadCerts(const WorkloadCertsFacts& f,
         "agent.tls_unavailable",
         "cannot check the credentials in " + f.credentialsDir + ": " + f.tlsProblem,
         platform::kTlsLibraryFix));
-  std::string note = parsed.parsed ? "config-status OK" : "config-status answered 200 (not JSON)";
-  if (!parsed.status.empty()) note += " (status " + parsed.status + ")";
+  std::string note = "config-status OK";
+  if (!parsed.status.empty()) note += " (status " + quoteOutside(parsed.status) + ")";
   return verdict(judgeCredentials(f, note, h));
 }
 

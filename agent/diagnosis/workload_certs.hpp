@@ -13,9 +13,10 @@
 //    verdict (`unreachable`): that outage is the metadata probe's to report, and the probe
 //    keeps its previous verdict instead of flapping.
 // Causes: workload_certs.not_configured (OK, INFO), .misconfigured (412, or 200 with
-// errors), .credentials_missing, .invalid (damaged, key mismatch, does not chain to the
-// trust anchors, not yet valid), .expired, .expiring and .not_rotated (DEGRADED),
-// agent.tls_unavailable, and the metadata call causes for other answers.
+// errors), .bad_response (an answer that cannot be read: over the size limit, bad
+// chunking, not HTTP, or a 200 that is not a JSON object), .credentials_missing, .invalid (damaged,
+// key mismatch, does not chain to the trust anchors, not yet valid), .expired, .expiring and
+// .not_rotated (DEGRADED), agent.tls_unavailable, and the metadata call causes for other answers.
 
 #include <optional>
 #include <string>
@@ -66,8 +67,10 @@ WorkloadCertsAssessment assessWorkloadCerts(const WorkloadCertsFacts& facts,
 // "<path>: <message>"; a `status` mentioning an error or failure is one too.
 struct ConfigStatus {
   bool parsed = false;  // the body was a JSON object
+  std::string problem;  // why not: "not valid JSON (...)", "JSON nested deeper than 32 levels"
   std::string status;   // the `status` member, if any
-  std::vector<std::string> errors;
+  std::vector<std::string> errors;  // the first 20
+  std::size_t moreErrors = 0;       // errors past those
 };
 ConfigStatus parseConfigStatus(std::string_view body);
 

@@ -8,8 +8,10 @@
 //    one overall timeout; a timeout is reported as such, naming the step;
 //  - never a proxy, whatever http_proxy says: metadata traffic must go direct;
 //  - never follows redirects: a 3xx is returned as it is;
-//  - the response body is capped (bodyLimit); a larger body is an error, unless it is
-//    streamed to a sink (bodySink), which reads at most bodyLimit bytes and says so;
+//  - the response body is capped (bodyLimit) and so is its header (kHttpHeaderLimit); a
+//    larger one is an error that says which limit it passed (HttpResult::answerProblem),
+//    unless the body is streamed to a sink (bodySink), which reads at most bodyLimit bytes
+//    and says so;
 //  - never throws: every failure is a value in HttpResult.
 
 #include <cstdint>
@@ -34,6 +36,8 @@ namespace guestpulse {
 class BlockingPool;
 class ExchangeClock;
 class TlsContextProvider;
+
+inline constexpr std::size_t kHttpHeaderLimit = 8 * 1024;  // status line and every field
 
 struct HttpRequest {
   std::string method = "GET";

@@ -146,12 +146,21 @@ boost::asio::awaitable<void> exchangeOver(Stream& stream, const HttpRequest& req
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(req.bodyLimit);
+  parser.header_limit(static_cast<std::uint32_t>(kHttpHeaderLimit));
   if (req.method == "HEAD") parser.skip(true);
   beast::get_lowest_layer(stream).expires_after(clock.remaining());
   auto [readError, read] =
       co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
   if (readError) {
     recordFailure(result, HttpStep::Read, readError, clock);
+    if (parser.is_header_done()) {
+      result.answerStatus = static_cast<int>(parser.get().result_int());
+      if (auto length = parser.content_length()) result.declaredLength = *length;
+      auto location = parser.get().find(http::field::location);
+      if (location != parser.get().end()) result.location = std::string(location->value());
+    }
+    result.bodyBytes = parser.get().body().size();
+    result.classifyReadError(req.bodyLimit, kHttpHeaderLimit);
     co_return;
   }
   auto& response = parser.get();

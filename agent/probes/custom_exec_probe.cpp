@@ -78,7 +78,7 @@ boost::asio::awaitable<ProbeResult> ExecCustomProbe::run(ProbeRunContext) {
     switch (r.outcome) {
       case platform::ExecOutcome::Exited:
         if (r.exitCode == 0) {
-          out = ProbeResult::ok("exit 0 in " + formatDuration(r.elapsed));
+          out = ProbeResult::ok("exit 0 in " + formatLatency(r.elapsed));
         } else {
           out = ProbeResult::failed("custom.exec_failed",
                                     withOutput("exit " + std::to_string(r.exitCode), r),

@@ -106,7 +106,7 @@ boost::asio::awaitable<ProbeResult> HttpCustomProbe::run(ProbeRunContext) {
   } else {
     out = ProbeResult::ok(clipLine("GET " + url + ": HTTP " +
                                    std::to_string(result.response->status) + " in " +
-                                   formatDuration(result.elapsed)));
+                                   formatLatency(result.elapsed)));
     out.details.emplace_back("status", std::to_string(result.response->status));
   }
   out.fix = clipLine(out.fix);

@@ -139,7 +139,7 @@ asio::awaitable<ProbeResult> TcpCustomProbe::run(ProbeRunContext) {
     stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream.socket().close(ignored);
     ProbeResult ok =
-        ProbeResult::ok(clipLine("connected to " + where + " in " + formatDuration(elapsed())));
+        ProbeResult::ok(clipLine("connected to " + where + " in " + formatLatency(elapsed())));
     ok.details.emplace_back("address", target);
     ok.details.emplace_back("latency_ms", std::to_string(elapsed().count()));
     co_return ok;

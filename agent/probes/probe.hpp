@@ -28,7 +28,13 @@ class Probe {
 };
 
 // Runs the probe once, bounded by its deadline(): past it the run is cancelled and the
-// result is agent.probe_timeout. Used by the daemon's loops and by `check`.
+// result is agent.probe_timeout. Used by the daemon's loops and by `check`. The result
+// is boundedResult(): whatever a server or a command said, what leaves the probe is safe
+// to show and store.
 boost::asio::awaitable<ProbeResult> runWithDeadline(Probe& probe, ProbeRunContext context);
+
+// `result` with control characters escaped (agent/core/text.hpp) in its cause, message,
+// fix and details, and each cut to kMaxResultText bytes.
+ProbeResult boundedResult(ProbeResult result);
 
 }  // namespace guestpulse

@@ -1,5 +1,7 @@
 #include "agent/report/attribute_queue.hpp"
 
+#include <tuple>
+
 namespace guestpulse {
 
 int AttributeQueue::priority(const std::string& key) {
@@ -13,9 +15,14 @@ int AttributeQueue::priority(const std::string& key) {
 void AttributeQueue::set(const std::string& key, const std::string& value) {
   auto sent = delivered_.find(key);
   if (sent != delivered_.end() && sent->second == value) {
-    if (!refresh_.count(key)) pending_.erase(key);  // the server already shows this value
+    if (!refresh_.count(key)) {  // the server already shows this value
+      pending_.erase(key);
+      parked_.erase(key);
+    }
     return;
   }
+  auto it = pending_.find(key);
+  if (it == pending_.end() || it->second != value) parked_.erase(key);
   pending_[key] = value;
   refresh_.erase(key);
 }
@@ -23,6 +30,7 @@ void AttributeQueue::set(const std::string& key, const std::string& value) {
 void AttributeQueue::refresh(const std::string& key, const std::string& value) {
   auto it = pending_.find(key);
   if (it != pending_.end() && !refresh_.count(key)) return;  // a real change is pending
+  if (it != pending_.end() && it->second != value) parked_.erase(key);
   pending_[key] = value;
   refresh_.insert(key);
 }
@@ -30,7 +38,7 @@ void AttributeQueue::refresh(const std::string& key, const std::string& value) {
 std::optional<std::pair<std::string, std::string>> AttributeQueue::next() const {
   const std::pair<const std::string, std::string>* best = nullptr;
   auto rank = [this](const std::string& key) {
-    return std::make_pair(refresh_.count(key) ? 1 : 0, priority(key));
+    return std::make_tuple(parked_.count(key) ? 1 : 0, refresh_.count(key) ? 1 : 0, priority(key));
   };
   for (const auto& entry : pending_)
     if (!best || rank(entry.first) < rank(best->first)) best = &entry;
@@ -44,6 +52,7 @@ void AttributeQueue::delivered(const std::string& key, const std::string& value)
   if (it != pending_.end() && it->second == value) {
     pending_.erase(it);
     refresh_.erase(key);
+    parked_.erase(key);
   }
 }
 
@@ -52,7 +61,12 @@ void AttributeQueue::discard(const std::string& key, const std::string& value) {
   if (it != pending_.end() && it->second == value) {
     pending_.erase(it);
     refresh_.erase(key);
+    parked_.erase(key);
   }
+}
+
+void AttributeQueue::park(const std::string& key) {
+  if (pending_.count(key)) parked_.insert(key);
 }
 
 }  // namespace guestpulse

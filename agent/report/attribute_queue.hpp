@@ -4,7 +4,9 @@
 //  - hands out keys by priority: status, last-failure, probe-*, others, heartbeat last;
 //  - skips a value equal to the one already delivered for that key;
 //  - a refresh (re-sending a value the server should already hold, e.g. after it came
-//    back and may have lost it) ranks below every real change.
+//    back and may have lost it) ranks below every real change;
+//  - a parked value (its last write failed) ranks below everything else, so one value
+//    the server keeps failing cannot hold up the others. A new value unparks the key.
 
 #include <cstddef>
 #include <map>
@@ -27,6 +29,10 @@ class AttributeQueue {
   void delivered(const std::string& key, const std::string& value);
   // Drops a pending value the server refused for good (e.g. 400).
   void discard(const std::string& key, const std::string& value);
+  // Ranks the pending `key` last until it is delivered or gets a new value.
+  void park(const std::string& key);
+  bool isParked(const std::string& key) const { return parked_.count(key) > 0; }
+  void unparkAll() { parked_.clear(); }
 
   std::size_t size() const { return pending_.size(); }
   bool empty() const { return pending_.empty(); }
@@ -42,6 +48,7 @@ class AttributeQueue {
   std::map<std::string, std::string> pending_;
   std::map<std::string, std::string> delivered_;
   std::set<std::string> refresh_;  // pending keys that are re-sends, not changes
+  std::set<std::string> parked_;   // pending keys whose last write failed
 };
 
 }  // namespace guestpulse

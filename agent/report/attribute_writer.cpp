@@ -44,7 +44,9 @@ bool AttributeWriter::onOutcome(const std::string& key, const std::string& value
   switch (outcome) {
     case WriteOutcome::Delivered:
       ++counters_.writes;
+      ++deliveries_;
       queue_.delivered(key, value);
+      failing_.erase(key);
       consecutiveFailures_ = 0;
       disabled_ = false;
       break;
@@ -52,6 +54,7 @@ bool AttributeWriter::onOutcome(const std::string& key, const std::string& value
       ++counters_.failures;
       ++counters_.dropped;
       queue_.discard(key, value);
+      failing_.erase(key);
       break;
     case WriteOutcome::Disabled:
       ++counters_.failures;
@@ -67,6 +70,21 @@ bool AttributeWriter::onOutcome(const std::string& key, const std::string& value
       Duration ceiling = cycleDelay(retry_, retry_.initial, consecutiveFailures_);
       auto jittered = Duration(static_cast<Duration::rep>(random_() * ceiling.count()));
       notBefore_ = now + std::max({kMinFailureSpacing, retry_.initial, jittered});
+      auto [it, first] = failing_.try_emplace(key);
+      FailingValue& failing = it->second;
+      if (first || failing.value != value) {
+        failing = FailingValue{value, 0, deliveries_};
+      } else if (deliveries_ > failing.deliveriesAtFailure) {
+        ++failing.strikes;  // the server took another value since this one last failed
+        failing.deliveriesAtFailure = deliveries_;
+      }
+      if (failing.strikes >= kMaxValueStrikes) {
+        ++counters_.dropped;
+        queue_.discard(key, value);
+        failing_.erase(it);
+      } else {
+        queue_.park(key);
+      }
       break;
     }
   }

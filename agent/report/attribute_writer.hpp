@@ -5,6 +5,7 @@
 // GuestAttributeSink drives it with real time; tests drive it with a manual clock.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -19,7 +20,8 @@ struct GuestAttributeCounters {
   std::uint64_t writes = 0;    // successful PUTs
   std::uint64_t attempts = 0;  // PUTs sent, successful or not
   std::uint64_t failures = 0;  // attempts that did not deliver
-  std::uint64_t dropped = 0;   // values refused for good (4xx other than 403)
+  std::uint64_t dropped = 0;   // values refused for good (4xx other than 403), or failed
+                               // kMaxValueStrikes times while others were delivered
   std::uint64_t rateLimitedWaits = 0;
 };
 
@@ -38,6 +40,12 @@ class AttributeWriter {
   // The heartbeat never takes the last slots of a minute: they are kept for state
   // changes, so a recovery shortly after a failure is reported at once.
   static constexpr std::size_t kReservedForChanges = 3;
+  // A value whose write failed is parked: it goes after every other pending value, so
+  // one value the server keeps failing cannot hold up the rest. A failure after which
+  // another value was delivered is a strike against the value (the server works; it is
+  // this value it will not take); at this many strikes the value is dropped and
+  // counted. While nothing is delivered (an outage) nothing is dropped.
+  static constexpr int kMaxValueStrikes = 3;
 
   struct Action {
     enum class Kind { Write, WaitUntil, Idle } kind = Kind::Idle;
@@ -53,11 +61,16 @@ class AttributeWriter {
   // caller must send it and report onOutcome().
   Action next(SteadyTime now);
   // Returns true when the outcome changed the disabled state (for a one-time notice).
+  // A Retry can drop the value (counters().dropped grows): see kMaxValueStrikes.
   bool onOutcome(const std::string& key, const std::string& value, WriteOutcome outcome,
                  SteadyTime now);
   // Lets anything waiting out a backoff go now: the metadata server just answered again,
-  // or the agent is stopping. The rate limits still apply.
-  void skipBackoff(SteadyTime now) { notBefore_ = now; }
+  // or the agent is stopping. The rate limits still apply. Parked values take their
+  // place by priority again: failures from before say nothing about the server now.
+  void skipBackoff(SteadyTime now) {
+    notBefore_ = now;
+    queue_.unparkAll();
+  }
   // Shutting down: no change can follow, so the heartbeat needs no reserve left for one.
   void finalFlush() { finalFlush_ = true; }
 
@@ -77,6 +90,15 @@ class AttributeWriter {
   bool disabled_ = false;
   bool finalFlush_ = false;
   int consecutiveFailures_ = 0;
+  // The values whose last write failed, by key: which value, its strikes, and how many
+  // deliveries there had been at its last failure.
+  struct FailingValue {
+    std::string value;
+    int strikes = 0;
+    std::uint64_t deliveriesAtFailure = 0;
+  };
+  std::map<std::string, FailingValue> failing_;
+  std::uint64_t deliveries_ = 0;  // every delivered write, for the strikes
 };
 
 }  // namespace guestpulse

@@ -59,6 +59,85 @@ std::string replaceFileAtomically(const std::string& path, const std::string& co
   return {};
 }
 
+namespace {
+
+const char* kindOf(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a plain file";
+}
+
+std::string sizeText(std::size_t bytes) {
+  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) == 0)
+    return std::to_string(bytes / (1024 * 1024)) + " MiB";
+  if (bytes >= 1024 && bytes % 1024 == 0) return std::to_string(bytes / 1024) + " KiB";
+  return std::to_string(bytes) + " bytes";
+}
+
+}  // namespace
+
+FileRead readRegularFile(const std::string& path, std::size_t maxBytes) {
+  FileRead out;
+  struct stat before {};
+  // stat() first: opening a device (a tty, a tape) can have effects of its own, and
+  // opening a FIFO for reading waits for a writer unless it is non-blocking.
+  if (::stat(path.c_str(), &before) != 0) {
+    out.missing = errno == ENOENT || errno == ENOTDIR;
+    out.error = std::strerror(errno);
+    return out;
+  }
+  if (!S_ISREG(before.st_mode)) {
+    out.error = std::string("is ") + kindOf(before.st_mode) + ", not a regular file";
+    return out;
+  }
+  auto tooLarge = [&](std::size_t size) {
+    out.tooLarge = true;
+    out.error = "is larger than the limit of " + sizeText(maxBytes) + " (" + std::to_string(size) +
+                " bytes or more)";
+  };
+  if (static_cast<std::size_t>(before.st_size) > maxBytes) {
+    tooLarge(static_cast<std::size_t>(before.st_size));
+    return out;
+  }
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) {
+    out.missing = errno == ENOENT;
+    out.error = std::strerror(errno);
+    return out;
+  }
+  struct stat after {};
+  if (::fstat(fd, &after) != 0 || !S_ISREG(after.st_mode)) {
+    out.error = std::string("is ") + kindOf(after.st_mode) + ", not a regular file";
+    ::close(fd);
+    return out;
+  }
+  std::string text;
+  text.reserve(static_cast<std::size_t>(after.st_size));
+  char buffer[16384];
+  for (;;) {
+    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      out.error = std::strerror(errno);
+      ::close(fd);
+      return out;
+    }
+    if (n == 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+    if (text.size() > maxBytes) {  // it grew after the fstat
+      tooLarge(text.size());
+      ::close(fd);
+      return out;
+    }
+  }
+  ::close(fd);
+  out.content = std::move(text);
+  return out;
+}
+
 std::string ensureDirectory(const std::string& path) {
   std::error_code ec;
   std::filesystem::create_directories(path, ec);

@@ -18,6 +18,7 @@
 #include "agent/net/blocking_pool.hpp"
 #include "agent/net/http_client.hpp"
 #include "agent/probes/custom_probes.hpp"
+#include "platform/exec.hpp"
 #include "tests/integration/harness.hpp"
 
 using namespace guestpulse;
@@ -36,6 +37,11 @@ struct Rig {
   BlockingPool pool{2};
   HttpClient http{io.get_executor(), pool};
   std::shared_ptr<BlockingPool> execPool = std::make_shared<BlockingPool>(1);
+
+  // Commands are gated process-wide: an agent opens the gate when it starts and closes it
+  // when it stops (platform::stopAllCommands). An in-process agent stopped by an earlier
+  // test leaves it closed; this rig stands in for a started agent.
+  Rig() { platform::allowCommands(); }
 
   ProbeResult run(const CustomProbeConfig& config) {
     auto probe = makeCustomProbe(config, {http, pool, execPool});

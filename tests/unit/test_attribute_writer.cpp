@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <deque>
+#include <functional>
 #include <random>
 
 #include "agent/report/attribute_writer.hpp"
@@ -191,4 +193,82 @@ TEST_CASE("the heartbeat leaves room for a recovery within the same minute", "[a
   writer.set("probe-a", "OK");
   CHECK(drain(now + 2s) == 2);
   CHECK(writer.queue().pending().count("status") == 0);
+}
+
+namespace {
+
+// Runs `writer` for `length` on a manual clock, answering each write with `answer` and
+// setting a new heartbeat every minute; returns the keys written, in order.
+std::vector<std::string> drive(AttributeWriter& writer, SteadyTime& now, Duration length,
+                               const std::function<WriteOutcome(const std::string&)>& answer) {
+  std::vector<std::string> written;
+  int tick = 0;
+  for (SteadyTime end = now + length; now < end; now += 100ms, ++tick) {
+    if (tick % 600 == 0) writer.set("heartbeat", "t" + std::to_string(tick));
+    auto action = writer.next(now);
+    if (action.kind != AttributeWriter::Action::Kind::Write) continue;
+    written.push_back(action.key);
+    writer.onOutcome(action.key, action.value, answer(action.key), now);
+  }
+  return written;
+}
+
+}  // namespace
+
+TEST_CASE("a value the server keeps failing holds up nothing, and is dropped after its strikes",
+          "[attributes][hostile]") {
+  // `status` (the most urgent key) fails every time, say a value the server chokes on,
+  // while the server takes every other value.
+  AttributeWriter writer(retry(), makeUnitRandom(9), 30min);
+  SteadyTime now{};
+  for (const char* key : {"status", "last-failure", "probe-a", "probe-b"}) writer.set(key, "v");
+  auto written = drive(writer, now, 15s, [](const std::string& key) {
+    return key == "status" ? WriteOutcome::Retry : WriteOutcome::Delivered;
+  });
+  // One failure of status, then the others go out: nothing waits behind it.
+  CHECK(written.front() == "status");
+  CHECK(writer.queue().pending().count("last-failure") == 0);
+  CHECK(writer.queue().pending().count("probe-a") == 0);
+  CHECK(writer.queue().pending().count("probe-b") == 0);
+  CHECK(writer.queue().pending().count("status") == 1);
+
+  // It keeps failing while heartbeats are delivered in between: dropped at its third
+  // strike, counted, and never tried again.
+  written = drive(writer, now, 5min, [](const std::string& key) {
+    return key == "status" ? WriteOutcome::Retry : WriteOutcome::Delivered;
+  });
+  CHECK(writer.counters().dropped == 1);
+  CHECK(writer.queue().pending().count("status") == 0);
+  // A strike needs a delivery since the last failure: with only status pending it is
+  // retried (12 s apart) without a strike until the next heartbeat goes out.
+  auto statusWrites = std::count(written.begin(), written.end(), "status");
+  CHECK(statusWrites >= AttributeWriter::kMaxValueStrikes);
+  CHECK(statusWrites <= 20);
+  CHECK(std::count(written.begin(), written.end(), "heartbeat") >= 4);
+
+  // A new value for the key starts afresh, and is delivered when the server takes it.
+  writer.set("status", "OK");
+  drive(writer, now, 15s, [](const std::string&) { return WriteOutcome::Delivered; });
+  CHECK(writer.queue().empty());
+  CHECK(writer.counters().dropped == 1);
+}
+
+TEST_CASE("in an outage every value fails and none is dropped", "[attributes][hostile]") {
+  AttributeWriter writer(retry(), makeUnitRandom(4), 30min);
+  SteadyTime now{};
+  for (const char* key : {"status", "last-failure", "probe-a"}) writer.set(key, "v");
+  auto written = drive(writer, now, 30min, [](const std::string&) { return WriteOutcome::Retry; });
+  CHECK(written.size() >= 30);
+  CHECK(writer.counters().dropped == 0);
+  CHECK(writer.queue().size() == 4);  // the three values and the latest heartbeat
+  // Parked values take turns, so each is tried.
+  for (const char* key : {"status", "last-failure", "probe-a", "heartbeat"})
+    CHECK(std::count(written.begin(), written.end(), key) >= 1);
+  // The server is back: everything goes out, status first, although the heartbeat is
+  // the one value set since its last failure.
+  writer.skipBackoff(now);
+  written = drive(writer, now, 3s, [](const std::string&) { return WriteOutcome::Delivered; });
+  CHECK(writer.queue().empty());
+  REQUIRE_FALSE(written.empty());
+  CHECK(written.front() == "status");
 }

@@ -234,3 +234,79 @@ TEST_CASE("exec: signal dispositions are reset for the child", "[exec][custom]")
   CHECK(r.outcome == ExecOutcome::Signaled);
   CHECK(r.signal == SIGPIPE);
 }
+
+namespace {
+
+// True once `pid` is gone (not running and not a zombie anyone still holds), within 3 s.
+bool eventuallyGone(int pid) {
+  const auto until = std::chrono::steady_clock::now() + 3s;
+  for (;;) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat;
+    if (!in || !std::getline(in, stat)) return true;
+    char state = stat.substr(stat.rfind(')') + 2, 1)[0];
+    if (state == 'Z' && std::chrono::steady_clock::now() > until) return false;
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(20ms);
+  }
+}
+
+int firstNumber(const std::string& output) {
+  try {
+    return std::stoi(output);
+  } catch (...) {
+    return -1;
+  }
+}
+
+}  // namespace
+
+TEST_CASE("exec: a child that moved to a session of its own does not outlive the command",
+          "[exec][custom][hostile]") {
+  // setsid leaves the process group, so a kill of the group cannot reach it.
+  ExecResult r =
+      run({"/bin/sh", "-c", "setsid sh -c 'echo $$; exec sleep 30' & sleep 0.3; exit 0"});
+  CHECK(r.outcome == ExecOutcome::Exited);
+  int escaped = firstNumber(r.output);
+  REQUIRE(escaped > 0);
+  CHECK(eventuallyGone(escaped));
+  if (::kill(escaped, 0) == 0) ::kill(escaped, SIGKILL);
+}
+
+TEST_CASE("exec: a daemon that double-forks is found and killed at the timeout",
+          "[exec][custom][hostile]") {
+  // The middle process exits at once: the daemon is an orphan in a new session, and it
+  // ignores SIGTERM.
+  ExecResult r =
+      run({"/bin/sh", "-c", "(setsid sh -c 'trap \"\" TERM; echo $$; exec sleep 30' &); sleep 30"},
+          300ms, 200ms);
+  CHECK(r.outcome == ExecOutcome::TimedOut);
+  CHECK(r.elapsed < 3s);
+  int daemon = firstNumber(r.output);
+  REQUIRE(daemon > 0);
+  CHECK(eventuallyGone(daemon));
+  if (::kill(daemon, 0) == 0) ::kill(daemon, SIGKILL);
+}
+
+TEST_CASE("exec: stopAllCommands ends a command in flight and its tree, at once",
+          "[exec][custom][hostile]") {
+  ExecResult r;
+  std::thread runner([&] {
+    r = run({"/bin/sh", "-c", "setsid sleep 60 & echo $!; sleep 60"}, 60s);
+  });
+  std::this_thread::sleep_for(300ms);
+  auto stopAt = std::chrono::steady_clock::now();
+  stopAllCommands();
+  runner.join();
+  auto took = std::chrono::steady_clock::now() - stopAt;
+  CHECK(took < 3s);
+  CHECK(waitForCommands(1s));
+  // No new command while stopping; allowed again afterwards.
+  CHECK(run({"/bin/true"}).outcome == ExecOutcome::SpawnFailed);
+  allowCommands();
+  CHECK(run({"/bin/true"}).exitCode == 0);
+  int escaped = firstNumber(r.output);
+  REQUIRE(escaped > 0);
+  CHECK(eventuallyGone(escaped));
+  if (::kill(escaped, 0) == 0) ::kill(escaped, SIGKILL);
+}

@@ -57,6 +57,36 @@ TEST_CASE("unknown probes, bad files and other versions are ignored", "[state]")
   CHECK_FALSE(model.probe("metadata")->known);
 }
 
+TEST_CASE("times in health.json outside 1970..2199 are not believed", "[state][hostile]") {
+  // Found by fuzz_json_bodies: 1794999509000 seconds, then (after a first bound at the
+  // year 9999) 17949991500 seconds, the year 2538, overflowed the conversion to the
+  // clock's 64-bit nanoseconds (undefined behaviour, caught by UBSan).
+  HealthModel model;
+  model.addProbe("metadata");
+  Timestamp now = Timestamp::now();
+  CHECK(healthFromJson(model,
+                       R"({"version":1,"saved":1800000000,"probes":{"metadata":{"state":"FAILED",)"
+                       R"("cause":"net.timeout","since":-9223372036854775807}},"last_failure":)"
+                       R"({"time":1794999509000,"probe":"metadata","cause":"net.timeout",)"
+                       R"("message":"m"}})",
+                       now) == 1);
+  const ProbeHealth* probe = model.probe("metadata");
+  REQUIRE(probe);
+  CHECK(probe->state == State::Failed);
+  CHECK(probe->since.wall == now.wall);  // from now, not from a time that cannot be
+  CHECK_FALSE(model.lastFailure());      // a failure record needs a believable time
+  CHECK(healthFromJson(model,
+                       R"({"version":1,"last_failure":{"time":17949991500,"probe":"metadata",)"
+                       R"("cause":"net.timeout","message":"m"}})",
+                       now) == 0);
+  CHECK_FALSE(model.lastFailure());
+  CHECK(healthFromJson(model,
+                       R"({"version":1,"last_failure":{"time":1794999509,"probe":"metadata",)"
+                       R"("cause":"net.timeout","message":"m"}})",
+                       now) == 0);
+  CHECK(model.lastFailure());
+}
+
 TEST_CASE("status.json lists every probe with its state, cause and fix", "[state]") {
   HealthModel model;
   model.addProbe("metadata");
