@@ -1,20 +1,36 @@
 // runCommand on Windows: CreateProcessW in a Job object, so a timeout reaches the whole
 // process tree, and nothing the command started outlives the call.
 //
+// The job has no breakaway flags: whatever the command starts (also with
+// DETACHED_PROCESS, CREATE_NEW_PROCESS_GROUP or CREATE_NEW_CONSOLE) is in it, and asking
+// for CREATE_BREAKAWAY_FROM_JOB is refused. The job is ended (TerminateJobObject), and the
+// call waits until it holds no process, at the timeout, when the command exits (what it
+// left running), and when the agent stops (stopAllCommands). If the agent itself goes
+// away, even killed, its handle to the job closes and JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE
+// ends the tree: the job handle is never inherited, so only the agent holds it.
+//
 // Differences from the POSIX contract, which Windows has no words for:
-//  - no SIGTERM: at the timeout the job is ended at once (TerminateJobObject); killGrace
-//    is not used and `sigkilled` stays false;
+//  - no SIGTERM: at the timeout the job is ended at once with exit status 1; killGrace is
+//    not used and `sigkilled` stays false;
+//  - at the agent's stop the job is ended with STATUS_CONTROL_C_EXIT, the status Windows
+//    gives a console program ended by Ctrl-C or by closing its window: the result is
+//    Signaled with that code;
 //  - a process that dies of an exception (NTSTATUS 0xC0000000 and up, e.g. an access
-//    violation) is Signaled, with `signal` holding that code;
-//  - whatever the command left running in its job is ended when the call returns
-//    (JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE), even after a clean exit.
+//    violation) is Signaled, with `signal` holding that code.
 // argv[0] without a path is looked up in PATH (SearchPathW, ".exe" added when it has no
 // extension); the command line is quoted for the C runtime's parser. The child inherits
 // only its three standard handles: NUL for stdin, one pipe for stdout and stderr.
+//
+// Not contained: a process the command has another process start for it (a service, a
+// scheduled task, WMI's Win32_Process.Create) is that other process's child, outside
+// the job.
 
 #include <windows.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <set>
 #include <vector>
 
 #include "platform/exec.hpp"
@@ -35,6 +51,33 @@ constexpr DWORD kPollMs = 20;
 constexpr milliseconds kDrainWait{100};
 // After TerminateJobObject the processes normally end at once.
 constexpr DWORD kReapWaitMs = 1000;
+// The exit status of what a timeout or the command's own exit leaves to be ended.
+constexpr UINT kEndedStatus = 1;
+// The exit status of a command the agent's stop ends.
+constexpr UINT kStoppedStatus = STATUS_CONTROL_C_EXIT;
+
+// ---- the runs in flight, so the agent's stop can end them all ----
+
+std::mutex gRunsMutex;
+std::condition_variable gRunsIdle;
+std::set<HANDLE> gRunStops;  // a manual-reset event per run in flight: set = stop now
+bool gStopping = false;
+
+// Ends every process in the job and waits until it holds none, at most kReapWaitMs.
+// False when some are still there (stuck in a driver): closing the job handle ends them
+// when Windows can.
+bool endJob(HANDLE job, UINT status) {
+  ::TerminateJobObject(job, status);
+  for (DWORD waited = 0;; waited += 10) {
+    JOBOBJECT_BASIC_ACCOUNTING_INFORMATION info{};
+    if (!::QueryInformationJobObject(job, JobObjectBasicAccountingInformation, &info, sizeof info,
+                                     nullptr))
+      return false;
+    if (info.ActiveProcesses == 0) return true;
+    if (waited >= kReapWaitMs) return false;
+    ::Sleep(10);
+  }
+}
 
 struct Collector {
   std::string& out;
@@ -168,6 +211,29 @@ ExecResult runCommand(const ExecRequest& request) {
     ~AttributeList() { ::DeleteProcThreadAttributeList(list); }
   } attributeGuard{attributes};
 
+  win::Handle stopEvent(::CreateEventW(nullptr, TRUE, FALSE, nullptr));
+  if (!stopEvent) {
+    result.error = "exec " + program + ": CreateEvent: " + win::lastErrorText();
+    return finish();
+  }
+  {
+    std::lock_guard lock(gRunsMutex);
+    if (gStopping) {
+      result.error = "exec " + program + ": not started, the agent is stopping";
+      return finish();
+    }
+    gRunStops.insert(stopEvent.get());
+  }
+  struct Unregister {
+    HANDLE event;
+    ~Unregister() {
+      std::lock_guard lock(gRunsMutex);
+      gRunStops.erase(event);
+      gRunsIdle.notify_all();
+    }
+  } unregister{stopEvent.get()};
+
+  // Not inheritable: only this process holds the job, so its end (even a kill) ends the job.
   win::Handle job(::CreateJobObjectW(nullptr, nullptr));
   if (!job) {
     result.error = "exec " + program + ": CreateJobObject: " + win::lastErrorText();
@@ -215,34 +281,65 @@ ExecResult runCommand(const ExecRequest& request) {
   Collector collector{result.output, result.outputTruncated, request.outputLimit};
   bool pipeOpen = true;
   const Clock::time_point deadline = start + request.timeout;
+  const HANDLE waits[] = {process.get(), stopEvent.get()};
   bool exited = false;
-  while (!exited) {
+  // Ends the job after a timeout or a stop: the command exits with `status` unless it
+  // ended by itself just before.
+  auto endAll = [&](UINT status) {
+    result.reaped = endJob(job.get(), status);
+    exited = ::WaitForSingleObject(process.get(), 0) == WAIT_OBJECT_0;
+    if (!exited) result.reaped = false;
+  };
+  for (;;) {
     auto left = std::chrono::ceil<milliseconds>(deadline - Clock::now());
     if (left <= milliseconds(0)) {
       result.outcome = ExecOutcome::TimedOut;
-      ::TerminateJobObject(job.get(), 1);
-      if (::WaitForSingleObject(process.get(), kReapWaitMs) != WAIT_OBJECT_0) {
-        result.reaped = false;  // the job handle's closing ends it when Windows can
-        break;
-      }
-      exited = true;
+      endAll(kEndedStatus);
       break;
     }
     DWORD wait = static_cast<DWORD>(std::min<long long>(left.count(), kPollMs));
-    if (::WaitForSingleObject(process.get(), wait) == WAIT_OBJECT_0) exited = true;
+    DWORD woke = ::WaitForMultipleObjects(2, waits, FALSE, wait);
     if (pipeOpen && !collector.readAvailable(readEnd.get())) pipeOpen = false;
+    if (woke == WAIT_OBJECT_0) {
+      exited = true;
+      // What the command left running goes now, as on Linux; its output so far stays in
+      // the pipe and is read below.
+      result.reaped = endJob(job.get(), kEndedStatus);
+      break;
+    }
+    if (woke == WAIT_OBJECT_0 + 1) {
+      endAll(kStoppedStatus);
+      break;
+    }
   }
   if (exited) {
     DWORD code = 0;
     ::GetExitCodeProcess(process.get(), &code);
     recordExit(result, code);
   }
-  // Collect what it wrote last, without waiting on a grandchild that keeps the pipe open.
-  if (pipeOpen && exited) {
+  // Collect what was written last. Every writer is gone once the job is empty, so the
+  // pipe ends soon; the bound is for a writer that could not be ended.
+  if (pipeOpen) {
     const Clock::time_point drainDeadline = Clock::now() + kDrainWait;
     while (collector.readAvailable(readEnd.get()) && Clock::now() < drainDeadline) ::Sleep(5);
   }
   return finish();
+}
+
+void stopAllCommands() {
+  std::lock_guard lock(gRunsMutex);
+  gStopping = true;
+  for (HANDLE event : gRunStops) ::SetEvent(event);
+}
+
+void allowCommands() {
+  std::lock_guard lock(gRunsMutex);
+  gStopping = false;
+}
+
+bool waitForCommands(std::chrono::milliseconds bound) {
+  std::unique_lock lock(gRunsMutex);
+  return gRunsIdle.wait_for(lock, bound, [] { return gRunStops.empty(); });
 }
 
 }  // namespace guestpulse::platform

@@ -7,6 +7,9 @@
 //   crash           die of an access violation (exit status 0xC0000005)
 //   spawn:S1;S2     start this program again with steps S1 S2 (a grandchild sharing
 //                   stdout), without waiting for it
+//   detach:S1;S2    start this program again with steps S1 S2 as a daemon would: no
+//                   console, a process group of its own, no inherited handles, and
+//                   asking to leave the job (without it when that is refused)
 //   pid-file:PATH   write this process's id to PATH
 
 #include <windows.h>
@@ -42,7 +45,7 @@ int wmain(int argc, wchar_t** argv) {
       return static_cast<int>(std::wcstol(value.c_str(), nullptr, 10));
     } else if (verb == L"crash") {
       ::RaiseException(EXCEPTION_ACCESS_VIOLATION, EXCEPTION_NONCONTINUABLE, 0, nullptr);
-    } else if (verb == L"spawn") {
+    } else if (verb == L"spawn" || verb == L"detach") {
       wchar_t self[MAX_PATH];
       ::GetModuleFileNameW(nullptr, self, MAX_PATH);
       std::wstring line = L"\"" + std::wstring(self) + L"\"";
@@ -56,10 +59,23 @@ int wmain(int argc, wchar_t** argv) {
       STARTUPINFOW startup{};
       startup.cb = sizeof startup;
       PROCESS_INFORMATION info{};
-      // Inherits stdout: the grandchild holds the output pipe open.
-      if (!::CreateProcessW(nullptr, line.data(), nullptr, nullptr, TRUE, 0, nullptr, nullptr,
-                            &startup, &info))
-        return 99;
+      if (verb == L"spawn") {
+        // Inherits stdout: the grandchild holds the output pipe open.
+        if (!::CreateProcessW(nullptr, line.data(), nullptr, nullptr, TRUE, 0, nullptr, nullptr,
+                              &startup, &info))
+          return 99;
+      } else {
+        const DWORD detached = DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP;
+        if (!::CreateProcessW(nullptr, line.data(), nullptr, nullptr, FALSE,
+                              detached | CREATE_BREAKAWAY_FROM_JOB, nullptr, nullptr, &startup,
+                              &info)) {
+          std::fwprintf(stdout, L"breakaway refused (%lu)\n", ::GetLastError());
+          std::fflush(stdout);
+          if (!::CreateProcessW(nullptr, line.data(), nullptr, nullptr, FALSE, detached, nullptr,
+                                nullptr, &startup, &info))
+            return 99;
+        }
+      }
       ::CloseHandle(info.hThread);
       ::CloseHandle(info.hProcess);
     } else if (verb == L"pid-file") {
