@@ -113,6 +113,13 @@ const char* kindOfHandle(DWORD type) {
   }
 }
 
+// A missing file (or folder on the way) in the C runtime's words, as on Linux and as
+// the agent said it before reads went through the Win32 API; anything else in Windows'.
+void openFailed(FileRead& out, DWORD error) {
+  out.missing = error == ERROR_FILE_NOT_FOUND || error == ERROR_PATH_NOT_FOUND;
+  out.error = out.missing ? "No such file or directory" : win::errorText(error);
+}
+
 }  // namespace
 
 FileRead readRegularFile(const std::string& path, std::size_t maxBytes) {
@@ -125,9 +132,7 @@ FileRead readRegularFile(const std::string& path, std::size_t maxBytes) {
   // Attributes by name, without opening: a directory, and the size of a plain file.
   WIN32_FILE_ATTRIBUTE_DATA attributes{};
   if (!::GetFileAttributesExW(wide.c_str(), GetFileExInfoStandard, &attributes)) {
-    const DWORD error = ::GetLastError();
-    out.missing = error == ERROR_FILE_NOT_FOUND || error == ERROR_PATH_NOT_FOUND;
-    out.error = win::errorText(error);
+    openFailed(out, ::GetLastError());
     return out;
   }
   if (attributes.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) {
@@ -158,9 +163,7 @@ FileRead readRegularFile(const std::string& path, std::size_t maxBytes) {
                         SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION,
                     nullptr));
   if (!file) {
-    const DWORD error = ::GetLastError();
-    out.missing = error == ERROR_FILE_NOT_FOUND || error == ERROR_PATH_NOT_FOUND;
-    out.error = win::errorText(error);
+    openFailed(out, ::GetLastError());
     return out;
   }
   const DWORD type = ::GetFileType(file.get());
