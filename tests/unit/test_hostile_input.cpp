@@ -1,6 +1,7 @@
 // What outside input (a server's answer, a file, a command) can do to the agent's words
 // and files: escaped, capped, named. Pure functions and plain types, no I/O but temp files.
 
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 #include <boost/beast/http/error.hpp>
@@ -106,7 +107,9 @@ TEST_CASE("check's table escapes what a server said", "[hostile]") {
 TEST_CASE("the log escapes control characters in every message", "[hostile]") {
   std::ostringstream out;
   auto inner = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
-  inner->set_pattern("%v");
+  // "\n" at the end on every OS (spdlog ends lines with "\r\n" on Windows).
+  inner->set_formatter(
+      std::make_unique<spdlog::pattern_formatter>("%v", spdlog::pattern_time_type::local, "\n"));
   spdlog::logger log("hostile-test", makeEscapingSink(inner));
   log.warn("server said: {}", kHostile);
   log.flush();
