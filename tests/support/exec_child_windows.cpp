@@ -11,6 +11,8 @@
 //                   console, a process group of its own, no inherited handles, and
 //                   asking to leave the job (without it when that is refused)
 //   pid-file:PATH   write this process's id to PATH
+//   beat:PATH       append a byte to PATH every 100 ms, for at most 60 s: a heartbeat a
+//                   test on the host can watch
 
 #include <windows.h>
 
@@ -78,6 +80,14 @@ int wmain(int argc, wchar_t** argv) {
       }
       ::CloseHandle(info.hThread);
       ::CloseHandle(info.hProcess);
+    } else if (verb == L"beat") {
+      for (int n = 0; n < 600; ++n) {
+        if (FILE* f = _wfopen(value.c_str(), L"ab")) {
+          std::fputc('.', f);
+          std::fclose(f);
+        }
+        ::Sleep(100);
+      }
     } else if (verb == L"pid-file") {
       FILE* f = _wfopen(value.c_str(), L"w");
       if (!f) return 98;
