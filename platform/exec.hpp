@@ -24,6 +24,12 @@
 //    the rest is read and dropped so the child never blocks on a full pipe. Output still
 //    held open by a background grandchild is not waited for once the child has exited;
 //  - never throws: every failure is a value in ExecResult.
+// On Windows the same holds with Windows' means (exec_windows.cpp): the child runs in a Job
+// object that allows no breakaway; the job is ended as a whole, at once, at the timeout
+// (there is no SIGTERM: killGrace is unused and `sigkilled` stays false), when the command
+// exits, and at stopAllCommands() (the command is then Signaled with STATUS_CONTROL_C_EXIT);
+// the call returns once the job is empty. A death by an exception (NTSTATUS 0xC0000000 and
+// up) is Signaled with that code in `signal`.
 
 #include <chrono>
 #include <cstddef>

@@ -25,8 +25,10 @@ struct FixHints {
   std::string restoreNameserver;            // the resolver no longer asks {address} (GCE: DHCP)
   std::string restoreNameserverBehindStub;  // the same, behind a local caching stub
   // Routes and firewall.
-  std::string showRoute;       // the command that shows the route to {address}
-  std::string restoreRoute;    // how to put the route to {address} back
+  std::string showRoute;     // the command that shows the route to {address}
+  std::string restoreRoute;  // how to put the route to {address} back
+  // What {interface} reads when the default route's interface is not known.
+  std::string unknownInterface;
   std::string listBlockRules;  // commands listing outbound DROP/block rules
   std::string findRejectRule;  // how to find the outbound REJECT rule for {address}
   std::string listRedirects;   // how to see what redirects or proxies metadata traffic

@@ -119,6 +119,9 @@ struct RouteFacts {
   bool directlyConnected = false;  // on-link: no gateway
   bool local = false;              // the address belongs to this machine (a local route)
   std::string table;               // Linux routing table: "main", "local", or its number
+  // When there is no route: the interface the default route (0.0.0.0/0) uses, which the
+  // fix names (Windows: its index, as `route /p add ... if <index>` takes it). May be empty.
+  std::string defaultRouteInterface;
 
   bool found() const { return status == RouteStatus::Found; }
 };

@@ -73,16 +73,24 @@ std::optional<Config> loadConfigOrReport(const std::string& explicitPath, std::s
 }
 
 int commandRun(const std::string& configPath) {
-  std::string usedPath;
-  ProviderChoice provider;
-  setLogLevel("warn");  // until the config says otherwise: detection may log
-  auto config = loadConfigOrReport(configPath, usedPath, provider);
-  if (!config) return kExitUsage;
-  setLogLevel(config->log.level);
-  platform::ignoreBrokenPipe();
-  auto log = logger("agent");
-  log->info("configuration: {}", usedPath.empty() ? "built-in defaults" : usedPath);
+  // Everything runs inside the service host, the configuration check included: a service
+  // with a bad file then stops with exit code 3 through the service manager, and the log
+  // (on Windows the event log, where a service's stderr goes nowhere) says why.
   return platform::runService([&]() -> int {
+    std::string usedPath;
+    ProviderChoice provider;
+    setLogLevel("warn");  // until the config says otherwise: detection may log
+    auto config = loadConfigOrReport(configPath, usedPath, provider);
+    if (!config) {
+      logger("agent")->critical(
+          "invalid configuration{}: 'guestpulse config validate{}' names every problem",
+          usedPath.empty() ? "" : " in " + usedPath, usedPath.empty() ? "" : " -c " + usedPath);
+      return kExitUsage;
+    }
+    setLogLevel(config->log.level);
+    platform::ignoreBrokenPipe();
+    auto log = logger("agent");
+    log->info("configuration: {}", usedPath.empty() ? "built-in defaults" : usedPath);
     try {
       boost::asio::io_context io(1);
       AgentOptions options;

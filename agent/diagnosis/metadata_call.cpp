@@ -29,7 +29,9 @@ ProbeResult diagnoseTransport(const MetadataResult& call, const MetadataCallCont
   const auto& ec = http.error;
   const std::string message = describeCall(call, ctx);
   auto hint = [&](const std::string& text) {
-    return platform::fillHint(text, {{"address", ctx.address}, {"endpoint", ctx.endpoint}});
+    return platform::fillHint(text, {{"address", ctx.address},
+                                     {"endpoint", ctx.endpoint},
+                                     {"interface", hints.unknownInterface}});
   };
 
   switch (http.failedStep) {
@@ -102,7 +104,9 @@ ProbeResult diagnoseMetadataCall(const MetadataResult& call, const MetadataCallC
   const HttpResult& http = call.last();
   if (!http.ok()) return diagnoseTransport(call, ctx, hints);
   auto hint = [&](const std::string& text) {
-    return platform::fillHint(text, {{"address", ctx.address}, {"endpoint", ctx.endpoint}});
+    return platform::fillHint(text, {{"address", ctx.address},
+                                     {"endpoint", ctx.endpoint},
+                                     {"interface", hints.unknownInterface}});
   };
 
   int status = http.response->status;

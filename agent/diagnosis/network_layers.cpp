@@ -18,11 +18,14 @@ std::string join(const std::vector<std::string>& items, const std::string& sep =
   return out;
 }
 
-std::string fill(const std::string& text, const NetworkEvidence& e) {
-  return platform::fillHint(text,
-                            {{"address", e.metadataAddress},
-                             {"endpoint", e.endpoint},
-                             {"hostname", e.hostname.empty() ? e.metadataAddress : e.hostname}});
+std::string fill(const std::string& text, const NetworkEvidence& e, const FixHints& hints) {
+  const bool knownInterface = e.route && !e.route->defaultRouteInterface.empty();
+  return platform::fillHint(
+      text,
+      {{"address", e.metadataAddress},
+       {"endpoint", e.endpoint},
+       {"hostname", e.hostname.empty() ? e.metadataAddress : e.hostname},
+       {"interface", knownInterface ? e.route->defaultRouteInterface : hints.unknownInterface}});
 }
 
 const FirewallFinding* firstFinding(const std::optional<platform::FirewallFacts>& fw,
@@ -87,7 +90,7 @@ ProbeResult diagnoseUnanswered(const MetadataResult& call, const MetadataCallCon
                                message + "; route to " + e.route->destination + ": " +
                                    toString(e.route->status) +
                                    (e.route->error.empty() ? "" : " (" + e.route->error + ")"),
-                               fill(hints.restoreRoute, e));
+                               fill(hints.restoreRoute, e, hints));
   }
   // The endpoint is a name the resolver cannot find, and the hosts file does not map it.
   if (http.failedStep == HttpStep::Resolve && e.hosts && e.hosts->readable &&
@@ -105,6 +108,9 @@ ProbeResult diagnoseUnanswered(const MetadataResult& call, const MetadataCallCon
     rule = firstFinding(e.firewall, FirewallAction::Reject);
   else if (result.cause == "net.timeout")
     rule = firstFinding(e.firewall, FirewallAction::Drop);
+  else if (result.cause == "net.connect_failed" && e.firewall && !e.firewall->blocking.empty())
+    // A connect the OS itself refused (Windows Firewall's block fails it with WSAEACCES).
+    rule = &e.firewall->blocking.front();
   if (rule) {
     result.message += "; firewall rule: " + rule->describe();
     if (!rule->fixCommand.empty())

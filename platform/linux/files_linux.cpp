@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "platform/common/file_read_text.hpp"
+
 namespace guestpulse::platform {
 
 namespace {
@@ -70,13 +72,6 @@ const char* kindOf(mode_t mode) {
   return "not a plain file";
 }
 
-std::string sizeText(std::size_t bytes) {
-  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) == 0)
-    return std::to_string(bytes / (1024 * 1024)) + " MiB";
-  if (bytes >= 1024 && bytes % 1024 == 0) return std::to_string(bytes / 1024) + " KiB";
-  return std::to_string(bytes) + " bytes";
-}
-
 }  // namespace
 
 FileRead readRegularFile(const std::string& path, std::size_t maxBytes) {
@@ -90,13 +85,12 @@ FileRead readRegularFile(const std::string& path, std::size_t maxBytes) {
     return out;
   }
   if (!S_ISREG(before.st_mode)) {
-    out.error = std::string("is ") + kindOf(before.st_mode) + ", not a regular file";
+    out.error = notRegularFileError(kindOf(before.st_mode));
     return out;
   }
   auto tooLarge = [&](std::size_t size) {
     out.tooLarge = true;
-    out.error = "is larger than the limit of " + sizeText(maxBytes) + " (" + std::to_string(size) +
-                " bytes or more)";
+    out.error = fileTooLargeError(maxBytes, size);
   };
   if (static_cast<std::size_t>(before.st_size) > maxBytes) {
     tooLarge(static_cast<std::size_t>(before.st_size));
@@ -110,7 +104,7 @@ FileRead readRegularFile(const std::string& path, std::size_t maxBytes) {
   }
   struct stat after {};
   if (::fstat(fd, &after) != 0 || !S_ISREG(after.st_mode)) {
-    out.error = std::string("is ") + kindOf(after.st_mode) + ", not a regular file";
+    out.error = notRegularFileError(kindOf(after.st_mode));
     ::close(fd);
     return out;
   }

@@ -109,11 +109,29 @@ TEST_CASE("the shipped config file equals the built-in defaults", "[config]") {
   REQUIRE(r.problems.empty());
   Config expected;
 #ifdef _WIN32
-  // The file documents the Linux values; Windows differs in exactly these two.
+  // The file documents the Linux values; Windows differs in exactly its paths.
   expected.report.serial.device = "/dev/ttyS0";
   expected.report.stateDir = "/var/lib/guestpulse";
+  expected.probes.workloadCerts.credentialsDir = "/run/secrets/workload-spiffe-credentials";
+  expected.probes.mdsMtls.rootCa = "/run/google-mds-mtls/root.crt";
+  expected.probes.mdsMtls.clientCert = "/run/google-mds-mtls/client.key";
 #endif
   CHECK(*r.config == expected);
+}
+
+// The file the Windows packages install leaves the paths to the defaults, so it equals
+// the built-in defaults on every OS.
+TEST_CASE("the Windows config file equals the built-in defaults", "[config]") {
+  const auto path = shippedConfigPath().parent_path() / "examples" / "windows.yaml";
+  const ConfigLoadResult r = loadConfigFile(path.string());
+  INFO(describe(r));
+  REQUIRE(r.problems.empty());
+  CHECK(*r.config == Config{});
+  // What it leaves out is written there as a comment.
+  std::set<std::string> shipped;
+  collectPaths(YAML::LoadFile(path.string()), "", shipped);
+  CHECK(shipped.count("report.state_dir") == 0);
+  CHECK(shipped.count("probes.metadata.interval") == 1);
 }
 
 TEST_CASE("the shipped config file spells out every key", "[config]") {

@@ -57,7 +57,7 @@ struct Row {
 
 }  // namespace
 
-TEST_CASE("diagnoseAzure: every cause from its facts", "[diagnosis][azure]") {
+TEST_CASE("diagnoseAzure: every cause from its facts", "[diagnosis][azure][linux-words]") {
   const std::vector<Row> rows = {
       {"healthy", [] { return facts(answered({200}, R"({"compute":{}})")); }, State::Ok, "",
        "GET /metadata/instance answered in", ""},

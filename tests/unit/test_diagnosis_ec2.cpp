@@ -99,7 +99,7 @@ struct Row {
 
 }  // namespace
 
-TEST_CASE("diagnoseEc2: every cause from its facts", "[diagnosis][ec2]") {
+TEST_CASE("diagnoseEc2: every cause from its facts", "[diagnosis][ec2][linux-words]") {
   using platform::FirewallAction;
   const std::vector<Row> rows = {
       {"healthy with a new token", [] { return withToken(answer(200, "i-0123456789abcdef0")); },

@@ -107,7 +107,7 @@ struct Row {
 
 }  // namespace
 
-TEST_CASE("diagnoseMetadata: every cause from its facts", "[diagnosis][metadata]") {
+TEST_CASE("diagnoseMetadata: every cause from its facts", "[diagnosis][metadata][linux-words]") {
   using platform::FirewallAction;
   const std::vector<Row> rows = {
       {"healthy",

@@ -74,7 +74,7 @@ struct Row {
 
 }  // namespace
 
-TEST_CASE("diagnoseMdsMtls: every cause from its facts", "[diagnosis][mtls]") {
+TEST_CASE("diagnoseMdsMtls: every cause from its facts", "[diagnosis][mtls][linux-words]") {
   const std::vector<Row> rows = {
       {"not set up (auto, no CA file)",
        [] {
@@ -216,7 +216,8 @@ TEST_CASE("diagnoseMdsMtls: every cause from its facts", "[diagnosis][mtls]") {
   }
 }
 
-TEST_CASE("diagnoseMdsMtls: the guest agent hint names where its files are", "[diagnosis][mtls]") {
+TEST_CASE("diagnoseMdsMtls: the guest agent hint names where its files are",
+          "[diagnosis][mtls][linux-words]") {
   auto f = base();
   f.files.problem = MtlsFileProblem::CaMissing;
   f.files.message = "missing";

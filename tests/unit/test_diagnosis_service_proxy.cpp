@@ -192,7 +192,7 @@ TEST_CASE("assessServiceProxy: the steps, in order, only as far as needed",
   CHECK(assessServiceProxy(f).next == ServiceProxyStep::ControlPlaneConnect);
 }
 
-TEST_CASE("assessServiceProxy: every cause", "[diagnosis][service_proxy]") {
+TEST_CASE("assessServiceProxy: every cause", "[diagnosis][service_proxy][linux-words]") {
   const std::vector<Row> rows = {
       {"healthy", healthy, State::Ok, "", "Envoy 1.27.0 LIVE with active listener", ""},
       {"not a proxy VM", with([](auto& f) { f.attribute = answered(404); }), State::Ok, "",

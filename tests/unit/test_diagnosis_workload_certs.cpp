@@ -97,7 +97,7 @@ TEST_CASE("assessWorkloadCerts: an unreachable server gives no verdict", "[diagn
   CHECK(assessWorkloadCerts(g).unreachable);
 }
 
-TEST_CASE("assessWorkloadCerts: every cause from its facts", "[diagnosis][workload]") {
+TEST_CASE("assessWorkloadCerts: every cause from its facts", "[diagnosis][workload][linux-words]") {
   const std::vector<Row> rows = {
       {"attribute absent",
        [] {
