@@ -31,7 +31,10 @@ echo "run-all: Windows build: $(($(date +%s) - t)) s"
 
 rc=0
 fail() { if ((rc == 0)); then rc=$1; fi; }
-(cd "$root/build" && ctest --output-on-failure --timeout 900 "$@") || fail $?
+# Unit, integration and lint tests two at a time (loopback, port 0, their own temp dirs);
+# the end-to-end tests one at a time: they own network namespaces and 169.254.169.254.
+(cd "$root/build" && ctest --output-on-failure --timeout 900 -j2 -LE 'e2e|wine' "$@") || fail $?
+(cd "$root/build" && ctest --output-on-failure --timeout 900 -L 'e2e|wine' "$@") || fail $?
 if ((windows)); then
   t=$(date +%s)
   (cd "$root/build-windows" && ctest --output-on-failure --timeout 300 -L unit) || fail $?

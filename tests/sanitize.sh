@@ -33,7 +33,7 @@ for kind in "${kinds[@]}"; do
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
   if [[ $kind == asan ]]; then
-    (cd "$dir" && ctest -L "unit|integration" --output-on-failure --timeout 600)
+    (cd "$dir" && ctest -j2 -L "unit|integration" --output-on-failure --timeout 600)
   else
     "$dir/tests/unit_tests" "[serial],[exec],[hostile],[serial_reporter]"
   fi
