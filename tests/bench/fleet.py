@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from datetime import datetime, timezone
 
 MAX_AGENTS = 2000
 
@@ -181,6 +182,7 @@ def main():
         http("POST", f"{base}/_fake/faults", json.dumps({"status": 503}))
         phase(args.outage)
         outage_end = time.monotonic() - fake_epoch
+        outage_end_wall = time.time()
         outage_usage = usage()
         http("DELETE", f"{base}/_fake/faults")
         phase(args.recovery)
@@ -214,6 +216,39 @@ def main():
                   f"last {times[-1]:.1f} s after it ended")
         else:
             print("status=OK written again after the outage by no agent")
+        # The recovery goal counts from each agent's first successful probe after the
+        # outage (its "probe=metadata state=OK" serial line, to the second) to the server
+        # accepting its status=OK (the fake's wall clock, to the millisecond).
+        after_probe = []
+        for index in range(args.agents):
+            serial = os.path.join(work, f"agent{index}", "serial.log")
+            recovered = None
+            try:
+                for line in open(serial, errors="replace"):
+                    if "probe=metadata state=OK" not in line:
+                        continue
+                    stamp = datetime.strptime(line.split()[1], "%Y-%m-%dT%H:%M:%SZ").replace(
+                        tzinfo=timezone.utc).timestamp()
+                    if stamp >= math.floor(outage_end_wall):
+                        recovered = stamp
+                        break
+            except OSError:
+                continue
+            puts = [r for r in records if r["method"] == "PUT" and r["status"] == 200 and
+                    r.get("body") == "OK" and r["target"].endswith(f"/gp-{index}/status")]
+            if recovered is None or not puts:
+                continue
+            for r in puts:
+                wall = datetime.strptime(r["wall"][:23], "%Y-%m-%dT%H:%M:%S.%f").replace(
+                    tzinfo=timezone.utc).timestamp()
+                if wall >= recovered:
+                    after_probe.append(wall - recovered)
+                    break
+        if after_probe:
+            after_probe.sort()
+            print(f"status=OK accepted after the agent's first successful probe (serial line, "
+                  f"to the second): median {after_probe[len(after_probe) // 2]:.1f} s, "
+                  f"max {after_probe[-1]:.1f} s ({len(after_probe)} agents)")
         for name, (rss, cpu) in (("steady", steady_usage), ("outage", outage_usage),
                                  ("recovery", recovery_usage)):
             print(f"agents at the end of {name:8s}: RSS {rss / 1024:8.1f} MiB in all "
