@@ -38,7 +38,7 @@ struct ProbeDeps {
   Provider provider = Provider::Gce;  // the provider the agent runs on (never Auto)
   // Set in the daemon: TLS probes run in a child of this program (probe_in_child.hpp).
   // Empty in `check`, in the child itself and in tests that run the agent in-process.
-  ChildProbeSpec child;
+  ChildProbeSpec child{};
 };
 
 std::vector<std::unique_ptr<Probe>> makeProbes(const Config& config, const ProbeDeps& deps);
