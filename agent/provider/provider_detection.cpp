@@ -94,6 +94,16 @@ ProviderChoice chooseProvider(const FirmwareVerdict& firmware,
           firmware.why + "; " + where + " answered as several providers; gce assumed", true};
 }
 
+std::optional<ProviderChoice> providerFromEnvironment(const FirmwareVerdict& firmware,
+                                                      std::string_view gceMetadataHost,
+                                                      std::string_view ec2Endpoint) {
+  if (firmware.provider || gceMetadataHost.empty() == ec2Endpoint.empty()) return std::nullopt;
+  if (!gceMetadataHost.empty())
+    return ProviderChoice{Provider::Gce, firmware.why + "; GCE_METADATA_HOST is set", true};
+  return ProviderChoice{Provider::Ec2, firmware.why + "; AWS_EC2_METADATA_SERVICE_ENDPOINT is set",
+                        true};
+}
+
 ProviderChoice configuredProvider(const Config& config) {
   if (config.provider == Provider::Auto)
     return {Provider::Gce, "provider: auto, not detected; gce assumed", false};

@@ -17,6 +17,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "agent/net/http_result.hpp"
 #include "config/config.hpp"
@@ -57,6 +58,15 @@ ProviderChoice chooseProvider(const FirmwareVerdict& firmware,
 
 // The choice for a configured provider (not Auto), or GCE assumed for Auto without
 // detection (an Agent built in a test).
+// When the firmware does not say, an endpoint variable does: GCE_METADATA_HOST names
+// GCE and AWS_EC2_METADATA_SERVICE_ENDPOINT names EC2 (Google's libraries and AWS's SDKs
+// honour them, so the VM's software is pointed there). Then no tagged request goes out:
+// the other providers' requests would go to their default address, which the variable
+// says is not where the metadata server is. Empty values, or both set, say nothing.
+std::optional<ProviderChoice> providerFromEnvironment(const FirmwareVerdict& firmware,
+                                                      std::string_view gceMetadataHost,
+                                                      std::string_view ec2Endpoint);
+
 ProviderChoice configuredProvider(const Config& config);
 
 }  // namespace guestpulse

@@ -1,5 +1,8 @@
 #include "agent/provider/provider_detector.hpp"
 
+#include <cstdlib>
+#include <string_view>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -77,9 +80,15 @@ ProviderChoice resolveProvider(const Config& config) {
   platform::FirmwareIdentity identity =
       platform::readFirmwareIdentity({config.detection.sysfsRoot});
   FirmwareVerdict verdict = providerFromFirmware(identity);
+  auto variable = [](const char* name) {
+    const char* value = std::getenv(name);
+    return std::string_view(value == nullptr ? "" : value);
+  };
+  std::optional<ProviderChoice> named = providerFromEnvironment(
+      verdict, variable("GCE_METADATA_HOST"), variable("AWS_EC2_METADATA_SERVICE_ENDPOINT"));
   std::optional<TaggedAnswers> answers;
-  if (!verdict.provider) answers = askEveryProvider(config);
-  ProviderChoice choice = chooseProvider(verdict, answers);
+  if (!verdict.provider && !named) answers = askEveryProvider(config);
+  ProviderChoice choice = named ? *named : chooseProvider(verdict, answers);
   logger("agent")->info("provider {}: {}", toString(choice.provider), choice.reason);
   return choice;
 }

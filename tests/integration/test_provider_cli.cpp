@@ -114,6 +114,27 @@ TEST_CASE("provider auto: Azure's asset tag picks Azure, and Azure's probe runs"
   CHECK(text(row, "cause") == "azure_imds.throttled");
 }
 
+TEST_CASE("provider auto: GCE_METADATA_HOST names GCE and no provider is asked",
+          "[provider][cli]") {
+  // No endpoint in the config: a tagged request for EC2 or Azure would go to their default
+  // address, which the variable says is not where the metadata server is.
+  fake::FakeMds mds(withGuestAttributes());
+  mds.start();
+  TempDir dir;
+  fakeDmi(dir, {{"sys_vendor", "QEMU"}, {"product_name", "Standard PC (Q35 + ICH9, 2009)"}});
+  writeFile(dir / "g.yaml", "detection: { sysfs_root: " + (dir / "sys").string() +
+                                " }\nprobes: { workload_certs: { enabled: false }, mds_mtls: "
+                                "{ enabled: false }, service_proxy: { enabled: false } }\n");
+  Ran ran = runBinary(dir, {"check", "--json", "-c", (dir / "g.yaml").string()},
+                      {"GCE_METADATA_HOST=" + mds.endpoint()});
+  auto json = checkJson(ran);
+  INFO(ran.out << ran.err);
+  CHECK(ran.exitCode == 0);
+  CHECK(text(json, "provider") == "gce");
+  CHECK_THAT(text(json, "provider_reason"), Catch::EndsWith("; GCE_METADATA_HOST is set"));
+  for (const auto& r : mds.requests()) CHECK(r.target != "/computeMetadata/v1/");
+}
+
 TEST_CASE("provider auto: an inconclusive firmware is settled by one tagged request each",
           "[provider][cli]") {
   TempDir dir;

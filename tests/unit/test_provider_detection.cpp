@@ -83,6 +83,26 @@ TEST_CASE("the firmware decides without any request", "[provider]") {
   CHECK(choice.reason == "firmware: sys_vendor 'Amazon EC2'");
 }
 
+TEST_CASE("an inconclusive firmware and an endpoint variable: the variable names the provider",
+          "[provider]") {
+  FirmwareVerdict qemu = providerFromFirmware(dmi("QEMU", "Standard PC", "SeaBIOS"));
+  REQUIRE_FALSE(qemu.provider);
+  auto gce = providerFromEnvironment(qemu, "127.0.0.1:8080", "");
+  REQUIRE(gce);
+  CHECK(gce->provider == Provider::Gce);
+  CHECK(gce->detected);
+  CHECK_THAT(gce->reason, Catch::EndsWith("; GCE_METADATA_HOST is set"));
+  auto ec2 = providerFromEnvironment(qemu, "", "http://127.0.0.1:1338");
+  REQUIRE(ec2);
+  CHECK(ec2->provider == Provider::Ec2);
+  CHECK_THAT(ec2->reason, Catch::EndsWith("; AWS_EC2_METADATA_SERVICE_ENDPOINT is set"));
+  // Neither, or both: no word; the firmware, when it says, wins.
+  CHECK_FALSE(providerFromEnvironment(qemu, "", ""));
+  CHECK_FALSE(providerFromEnvironment(qemu, "127.0.0.1:8080", "http://127.0.0.1:1338"));
+  CHECK_FALSE(providerFromEnvironment(providerFromFirmware(dmi("Amazon EC2", "t3", "Amazon EC2")),
+                                      "127.0.0.1:8080", ""));
+}
+
 TEST_CASE("an inconclusive firmware leaves it to exactly one tagged answer", "[provider]") {
   const FirmwareVerdict xen = providerFromFirmware(dmi("Xen", "HVM domU", "Xen"));
   const HttpResponse gce = response(200, {{"Metadata-Flavor", "Google"}}, "instance/\n");
