@@ -50,6 +50,7 @@ def agent_config(work, index, scale):
     os.makedirs(directory)
     heartbeat = max(10.0, 60.0 / scale)
     config = f"""\
+provider: gce
 metadata: {{ timeout: 2s }}
 retry: {{ initial: {duration(1.0 / scale)}, max: {duration(60.0 / scale)}, multiplier: 2, attempts: 5 }}
 probes:

@@ -54,6 +54,7 @@ fake="http://127.0.0.1:$port"
 
 config() {  # config NAME: a config like the default, with mds_mtls every 10 s
   cat >"$work/$1.yaml" <<YAML
+provider: gce
 probes:
   mds_mtls:
     enabled: true

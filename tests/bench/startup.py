@@ -43,6 +43,7 @@ def proc_cpu_seconds(pid):
 
 def config_text(directory, interval):
     return f"""\
+provider: gce
 probes:
   metadata: {{ interval: {interval} }}
   workload_certs: {{ enabled: false }}
