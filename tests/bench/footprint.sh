@@ -78,3 +78,4 @@ for fault in '{"reset":true}' '{"status":503}'; do
   curl -s -X DELETE "$fault" >/dev/null 2>&1 || true
 done
 memline "$agent" "guestpulse after outage"
+private_mappings "$agent"

@@ -89,6 +89,7 @@ probe_field() {  # probe_field NAME FIELD: from the agent's status.json
 }
 echo "after ${idle}s with mds_mtls every 10s ($(probe_field mds_mtls runs) mds_mtls runs, each connecting over mTLS):"
 memline "$agent" "guestpulse run"
+private_mappings "$agent"
 echo "  OpenSSL mapped by the daemon: $(mapped_objects "$agent" | tr ' ' '\n' | grep -E 'libssl|libcrypto' | tr '\n' ' ' || true)"
 echo "  mds_mtls verdict: $(probe_field mds_mtls state) $(probe_field mds_mtls message | cut -c1-90)"
 if [[ -n $baseline ]]; then
