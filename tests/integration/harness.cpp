@@ -107,4 +107,12 @@ std::string serialUntil(const Config& config, const std::filesystem::path& dir,
   return readFile(dir / "serial.log");
 }
 
+Ran runBinary(const TempDir& dir, std::vector<std::string> args, std::vector<std::string> env) {
+  args.insert(args.begin(), GUESTPULSE_BINARY);
+  auto child = ChildProcess::spawn(args, env, dir / "out.txt", dir / "err.txt");
+  int code = child.wait(std::chrono::seconds(60));
+  if (code == -1) child.killHard();
+  return {code, readFile(dir / "out.txt"), readFile(dir / "err.txt")};
+}
+
 }  // namespace guestpulse::testing

@@ -76,4 +76,12 @@ CheckedProbe checkProbe(const std::filesystem::path& dir, const std::string& yam
 std::string serialUntil(const Config& config, const std::filesystem::path& dir,
                         const std::string& line);
 
+// The guestpulse binary run to its end (at most 60 s) in `dir`, with its output.
+struct Ran {
+  int exitCode;
+  std::string out;
+  std::string err;
+};
+Ran runBinary(const TempDir& dir, std::vector<std::string> args, std::vector<std::string> env = {});
+
 }  // namespace guestpulse::testing

@@ -14,21 +14,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct Ran {
-  int exitCode;
-  std::string out;
-  std::string err;
-};
-
-Ran runBinary(const TempDir& dir, std::vector<std::string> args,
-              std::vector<std::string> env = {}) {
-  args.insert(args.begin(), GUESTPULSE_BINARY);
-  auto child = ChildProcess::spawn(args, env, dir / "out.txt", dir / "err.txt");
-  int code = child.wait(60s);
-  if (code == -1) child.killHard();
-  return {code, readFile(dir / "out.txt"), readFile(dir / "err.txt")};
-}
-
 // provider: gce, so that the machine's own firmware (and provider: auto) never decides.
 std::string fastYaml(const TempDir& dir) {
   return "provider: gce\n"

@@ -14,21 +14,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct Ran {
-  int exitCode;
-  std::string out;
-  std::string err;
-};
-
-Ran runBinary(const TempDir& dir, std::vector<std::string> args,
-              std::vector<std::string> env = {}) {
-  args.insert(args.begin(), GUESTPULSE_BINARY);
-  auto child = ChildProcess::spawn(args, env, dir / "out.txt", dir / "err.txt");
-  int code = child.wait(60s);
-  if (code == -1) child.killHard();
-  return {code, readFile(dir / "out.txt"), readFile(dir / "err.txt")};
-}
-
 void fakeDmi(const TempDir& dir, const std::map<std::string, std::string>& fields) {
   std::filesystem::create_directories(dir / "sys/class/dmi/id");
   for (const auto& [name, value] : fields) writeFile(dir / "sys/class/dmi/id" / name, value + "\n");
