@@ -311,6 +311,48 @@ e2e_topology_up() {
 e2e_route_add() { ip -n "$E2E_VM" route replace "$E2E_MDS_IP" dev veth0; }
 e2e_route_del() { ip -n "$E2E_VM" route del "$E2E_MDS_IP" dev veth0; }
 
+# A routed topology for hop-limit tests: four namespaces, nothing on the host's network.
+#
+#   $FAR  169.254.20.2/30 --veth-- 169.254.20.1/30  $RTR (ip_forward=1)
+#                                  169.254.21.1/30 --veth-- 169.254.21.2/30  $IMDS
+#   $NEAR 169.254.22.2/30 --veth------------------------- 169.254.22.1/30  (+ E2E_MDS_IP/32)
+#
+# Sets FAR, RTR, IMDS and NEAR to the namespaces' names. $FAR reaches E2E_MDS_IP through
+# the router (one routed hop), $NEAR on the same link.
+e2e_routed_topology_up() {
+  FAR="gp-far-$$"
+  RTR="gp-rtr-$$"
+  IMDS="gp-imds-$$"
+  NEAR="gp-near-$$"
+  local ns pair dev
+  for ns in "$FAR" "$RTR" "$IMDS" "$NEAR"; do
+    ip netns add "$ns" 2>"$E2E_TMP/netns.err" ||
+      e2e_skip "cannot create a network namespace ('ip netns add' failed: $(head -c 200 "$E2E_TMP/netns.err"))"
+    E2E_NETNS_CREATED+=("$ns")
+    ip -n "$ns" link set lo up
+  done
+  # Each veth pair is made inside one namespace with its peer sent straight to the other.
+  ip -n "$FAR" link add eth0 type veth peer name far0 netns "$RTR"
+  ip -n "$RTR" link add imds0 type veth peer name eth0 netns "$IMDS"
+  ip -n "$NEAR" link add eth0 type veth peer name near0 netns "$IMDS"
+  ip -n "$FAR" addr add 169.254.20.2/30 dev eth0
+  ip -n "$RTR" addr add 169.254.20.1/30 dev far0
+  ip -n "$RTR" addr add 169.254.21.1/30 dev imds0
+  ip -n "$IMDS" addr add 169.254.21.2/30 dev eth0
+  ip -n "$IMDS" addr add "$E2E_MDS_IP/32" dev eth0
+  ip -n "$IMDS" addr add 169.254.22.1/30 dev near0
+  ip -n "$NEAR" addr add 169.254.22.2/30 dev eth0
+  for pair in "$FAR eth0" "$RTR far0" "$RTR imds0" "$IMDS eth0" "$IMDS near0" "$NEAR eth0"; do
+    read -r ns dev <<<"$pair"
+    ip -n "$ns" link set "$dev" up
+  done
+  ip netns exec "$RTR" sysctl -qw net.ipv4.ip_forward=1
+  ip -n "$FAR" route add "$E2E_MDS_IP" via 169.254.20.1
+  ip -n "$RTR" route add "$E2E_MDS_IP" via 169.254.21.2
+  ip -n "$IMDS" route add 169.254.20.0/30 via 169.254.21.1
+  ip -n "$NEAR" route add "$E2E_MDS_IP" dev eth0
+}
+
 # fake-mds control API, always from the mds namespace. e2e_fake METHOD PATH [JSON]
 e2e_fake() {
   local method=$1 path=$2 data=${3:-}

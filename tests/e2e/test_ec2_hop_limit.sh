@@ -21,35 +21,7 @@ E2E_PROVIDER=ec2
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_init ec2_hop_limit "$@"
 
-FAR="gp-far-$$"
-RTR="gp-rtr-$$"
-IMDS="gp-imds-$$"
-NEAR="gp-near-$$"
-for ns in "$FAR" "$RTR" "$IMDS" "$NEAR"; do
-  ip netns add "$ns" 2>"$E2E_TMP/netns.err" ||
-    e2e_skip "cannot create a network namespace ('ip netns add' failed: $(head -c 200 "$E2E_TMP/netns.err"))"
-  E2E_NETNS_CREATED+=("$ns")
-  ip -n "$ns" link set lo up
-done
-ip -n "$FAR" link add eth0 type veth peer name far0 netns "$RTR"
-ip -n "$RTR" link add imds0 type veth peer name eth0 netns "$IMDS"
-ip -n "$NEAR" link add eth0 type veth peer name near0 netns "$IMDS"
-ip -n "$FAR" addr add 169.254.20.2/30 dev eth0
-ip -n "$RTR" addr add 169.254.20.1/30 dev far0
-ip -n "$RTR" addr add 169.254.21.1/30 dev imds0
-ip -n "$IMDS" addr add 169.254.21.2/30 dev eth0
-ip -n "$IMDS" addr add "$E2E_MDS_IP/32" dev eth0
-ip -n "$IMDS" addr add 169.254.22.1/30 dev near0
-ip -n "$NEAR" addr add 169.254.22.2/30 dev eth0
-for pair in "$FAR eth0" "$RTR far0" "$RTR imds0" "$IMDS eth0" "$IMDS near0" "$NEAR eth0"; do
-  read -r ns dev <<<"$pair"
-  ip -n "$ns" link set "$dev" up
-done
-ip netns exec "$RTR" sysctl -qw net.ipv4.ip_forward=1
-ip -n "$FAR" route add "$E2E_MDS_IP" via 169.254.20.1
-ip -n "$RTR" route add "$E2E_MDS_IP" via 169.254.21.2
-ip -n "$IMDS" route add 169.254.20.0/30 via 169.254.21.1
-ip -n "$NEAR" route add "$E2E_MDS_IP" dev eth0
+e2e_routed_topology_up
 
 # lib.sh's helpers run the agent in E2E_VM and drive the fake from E2E_MDS.
 E2E_VM=$FAR
