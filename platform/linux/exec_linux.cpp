@@ -35,6 +35,7 @@
 #include <thread>
 #include <vector>
 
+#include "platform/common/capped_output.hpp"
 #include "platform/exec.hpp"
 
 extern char** environ;
@@ -82,9 +83,7 @@ class OutputCollector {
     for (;;) {
       ssize_t n = ::read(fd, buffer, sizeof buffer);
       if (n > 0) {
-        std::size_t keep = std::min<std::size_t>(static_cast<std::size_t>(n), limit_ - out_.size());
-        out_.append(buffer, keep);
-        if (keep < static_cast<std::size_t>(n)) truncated_ = true;
+        appendCapped(out_, truncated_, limit_, buffer, static_cast<std::size_t>(n));
         continue;
       }
       if (n < 0 && errno == EINTR) continue;

@@ -33,6 +33,7 @@
 #include <set>
 #include <vector>
 
+#include "platform/common/capped_output.hpp"
 #include "platform/exec.hpp"
 #include "platform/windows/service_control.hpp"
 #include "platform/windows/win_text.hpp"
@@ -94,9 +95,7 @@ struct Collector {
       DWORD got = 0;
       if (!::ReadFile(pipe, buffer, std::min<DWORD>(available, sizeof buffer), &got, nullptr))
         return false;
-      std::size_t keep = std::min<std::size_t>(got, limit - std::min(limit, out.size()));
-      out.append(buffer, keep);
-      if (keep < got) truncated = true;
+      appendCapped(out, truncated, limit, buffer, got);
     }
   }
 };
