@@ -182,8 +182,11 @@ void Agent::start() {
   if (!config_.report.metrics.listen.empty()) {
     metrics_ = std::make_unique<MetricsServer>(
         io_.get_executor(), MetricsServer::Options{config_.report.metrics.listen}, [this] {
-          return renderPrometheus(snapshotFrom(health_, metadata_->counters(), attributes_.get(),
-                                               serial_.get(), started_, GUESTPULSE_VERSION));
+          MetricsSnapshot snapshot = snapshotFrom(health_, metadata_->counters(), attributes_.get(),
+                                                  serial_.get(), started_, GUESTPULSE_VERSION);
+          snapshot.provider = std::string(toString(provider_.provider));
+          snapshot.providerSource = provider_.detected ? "detected" : "configured";
+          return renderPrometheus(snapshot);
         });
     if (std::string error = metrics_->start(); !error.empty()) {
       log->error("{}; running without metrics", error);

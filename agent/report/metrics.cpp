@@ -202,6 +202,8 @@ MetricsSnapshot snapshotFrom(const HealthModel& health, const MetadataCounters& 
 std::string renderPrometheus(const MetricsSnapshot& s) {
   static constexpr Family kBuildInfo{"guestpulse_build_info", "gauge",
                                      "guestpulse build information; always 1"};
+  static constexpr Family kProviderInfo{"guestpulse_provider_info", "gauge",
+                                        "The cloud provider the agent runs as; always 1"};
   static constexpr Family kStartTime{"guestpulse_start_time_seconds", "gauge",
                                      "Time the agent started, in seconds since the Unix epoch"};
   static constexpr Family kStatus{"guestpulse_status", "gauge",
@@ -250,6 +252,8 @@ std::string renderPrometheus(const MetricsSnapshot& s) {
 
   ExpositionWriter w;
   w.sample(kBuildInfo, "1", {{"version", s.version}});
+  if (!s.provider.empty())
+    w.sample(kProviderInfo, "1", {{"provider", s.provider}, {"source", s.providerSource}});
   w.sample(kStartTime, seconds(s.started));
   w.sample(kStatus, number(static_cast<int>(s.status)));
   if (s.heartbeat) w.sample(kHeartbeat, seconds(*s.heartbeat));

@@ -8,6 +8,9 @@
 // timestamps are gauges in seconds since the Unix epoch, with millisecond precision.
 //
 //   guestpulse_build_info{version}                           gauge, always 1
+//   guestpulse_provider_info{provider,source}                gauge, always 1: the cloud the
+//                                                            agent runs as (gce, ec2, azure),
+//                                                            source detected or configured
 //   guestpulse_start_time_seconds                            gauge
 //   guestpulse_status                                        gauge: 0 OK, 1 DEGRADED, 2 FAILED
 //   guestpulse_heartbeat_timestamp_seconds                   gauge: last completed probe cycle
@@ -75,6 +78,8 @@ struct SerialMetrics {
 
 struct MetricsSnapshot {
   std::string version;
+  std::string provider;        // "gce", "ec2", "azure"; empty: no provider_info sample
+  std::string providerSource;  // "detected" (provider: auto) or "configured"
   WallTime started{};
   State status = State::Ok;
   std::optional<WallTime> heartbeat;  // the last completed probe cycle

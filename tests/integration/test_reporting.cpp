@@ -198,6 +198,9 @@ TEST_CASE("metrics: the running agent serves its counters on /metrics", "[report
       10s));
   CHECK_THAT(body, Catch::Contains("guestpulse_metadata_requests_total"));
   CHECK_THAT(body, Catch::Contains("guestpulse_guest_attribute_writes_total"));
+  // provider: gce in the config, so configured rather than detected.
+  CHECK_THAT(body,
+             Catch::Contains("guestpulse_provider_info{provider=\"gce\",source=\"configured\"} 1"));
   agent.signal(SIGTERM);
   CHECK(agent.wait(10s) == 0);
 }

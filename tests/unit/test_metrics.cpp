@@ -18,6 +18,8 @@ const WallTime kNoon = WallTime{} + std::chrono::seconds(1795384800);
 MetricsSnapshot fullSnapshot() {
   MetricsSnapshot s;
   s.version = "1.2.3";
+  s.provider = "ec2";
+  s.providerSource = "detected";
   s.started = kNoon - 1h;
   s.status = State::Failed;
   s.heartbeat = kNoon + 250ms;
@@ -65,6 +67,7 @@ TEST_CASE("every metric of a full snapshot is rendered with its value", "[metric
   std::string text = renderPrometheus(fullSnapshot());
   INFO(text);
   CHECK(has(text, R"(guestpulse_build_info{version="1.2.3"} 1)"));
+  CHECK(has(text, R"(guestpulse_provider_info{provider="ec2",source="detected"} 1)"));
   CHECK(has(text, "guestpulse_start_time_seconds 1795381200"));
   CHECK(has(text, "guestpulse_status 2"));
   CHECK(has(text, "guestpulse_heartbeat_timestamp_seconds 1795384800.25"));
@@ -138,7 +141,7 @@ TEST_CASE("the exposition is well formed: HELP and TYPE once per family, before 
     bool total = name.size() > 6 && name.compare(name.size() - 6, 6, "_total") == 0;
     CHECK(total == (kind == "counter"));
   }
-  CHECK(types.size() == 21);
+  CHECK(types.size() == 22);
 }
 
 TEST_CASE("label values escape backslash, quote and newline, invalid UTF-8 is replaced",
@@ -171,6 +174,7 @@ TEST_CASE("families without samples and reporters that are off are left out", "[
   CHECK(text.find("guestpulse_heartbeat") == std::string::npos);
   CHECK(text.find("guestpulse_guest_attribute") == std::string::npos);
   CHECK(text.find("guestpulse_serial") == std::string::npos);
+  CHECK(text.find("guestpulse_provider_info") == std::string::npos);  // no provider set
   // Always there: build info, start time, status and the metadata counters.
   CHECK(has(text, "guestpulse_status 0"));
   CHECK(has(text, "guestpulse_start_time_seconds 0"));
