@@ -31,17 +31,29 @@ echo "run-all: Windows build: $(($(date +%s) - t)) s"
 
 rc=0
 fail() { if ((rc == 0)); then rc=$1; fi; }
+# Each part appends its verdict here (tests/ctest-phase.sh, sanitize.sh, fuzz/run.sh); the
+# file is printed last, so the end of the log says what failed, by name.
+export GUESTPULSE_RUN_SUMMARY=$root/build/run-all-summary.txt
+: >"$GUESTPULSE_RUN_SUMMARY"
+phase="$root/tests/ctest-phase.sh"
 # Unit, integration and lint tests two at a time (loopback, port 0, their own temp dirs);
 # the end-to-end tests one at a time: they own network namespaces and 169.254.169.254.
-(cd "$root/build" && ctest --output-on-failure --timeout 900 -j2 -LE 'e2e|wine' "$@") || fail $?
-(cd "$root/build" && ctest --output-on-failure --timeout 900 -L 'e2e|wine' "$@") || fail $?
+"$phase" "unit, integration, lint" "$root/build" --output-on-failure --timeout 900 -j2 \
+  -LE 'e2e|wine' "$@" || fail $?
+"$phase" "e2e and wine" "$root/build" --output-on-failure --timeout 900 -L 'e2e|wine' "$@" ||
+  fail $?
 if ((windows)); then
-  t=$(date +%s)
-  (cd "$root/build-windows" && ctest --output-on-failure --timeout 300 -L unit) || fail $?
-  echo "run-all: Windows unit tests under wine: $(($(date +%s) - t)) s"
+  "$phase" "Windows unit tests under wine" "$root/build-windows" --output-on-failure \
+    --timeout 300 -L unit || fail $?
+else
+  echo "Windows build and its tests: skipped (see above)" >>"$GUESTPULSE_RUN_SUMMARY"
 fi
 if [[ ${GUESTPULSE_QUICK:-0} != 1 ]]; then
   "$root/tests/sanitize.sh" || fail $?
   "$root/tests/fuzz/run.sh" "${FUZZ_SECONDS:-20}" || fail $?
 fi
+echo
+echo "run-all: summary"
+sed 's/^/  /' "$GUESTPULSE_RUN_SUMMARY"
+if ((rc == 0)); then echo "run-all: PASSED"; else echo "run-all: FAILED (exit $rc)"; fi
 exit "$rc"

@@ -13,6 +13,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 kinds=("$@")
 ((${#kinds[@]})) || kinds=(asan tsan)
 summary=()
+status=0  # the first failing run's exit status; every kind runs regardless
 
 for kind in "${kinds[@]}"; do
   case $kind in
@@ -32,12 +33,21 @@ for kind in "${kinds[@]}"; do
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+  kind_rc=0
   if [[ $kind == asan ]]; then
-    (cd "$dir" && ctest -j2 -L "unit|integration" --output-on-failure --timeout 600)
+    "$root/tests/ctest-phase.sh" "sanitize: asan ctest" "$dir" -j2 -L "unit|integration" \
+      --output-on-failure --timeout 600 || kind_rc=$?
   else
-    "$dir/tests/unit_tests" "[serial],[exec],[hostile],[serial_reporter]"
+    "$dir/tests/unit_tests" "[serial],[exec],[hostile],[serial_reporter]" || kind_rc=$?
+    if ((kind_rc)); then
+      echo "sanitize: tsan unit tests: FAILED (exit $kind_rc)" >>"${GUESTPULSE_RUN_SUMMARY:-/dev/null}"
+    else
+      echo "sanitize: tsan unit tests: passed" >>"${GUESTPULSE_RUN_SUMMARY:-/dev/null}"
+    fi
   fi
+  if ((kind_rc && status == 0)); then status=$kind_rc; fi
   t2=$(date +%s)
   summary+=("sanitize: $kind ($flags): build $((t1 - t0)) s, tests $((t2 - t1)) s")
 done
 printf '%s\n' "${summary[@]}"
+exit "$status"
