@@ -312,8 +312,11 @@ TEST_CASE("a guest attribute the server keeps failing holds up no other, and is 
 
 namespace {
 
+// provider: gce in every config the binary runs on: with provider: auto the machine's own
+// firmware would decide, and on an EC2 or Azure host the GCE fake would not be asked.
 std::string execYaml(const TempDir& dir, const std::string& pidFile) {
-  return "retry: { initial: 100ms, max: 1s, multiplier: 2, attempts: 2 }\n"
+  return "provider: gce\n"
+         "retry: { initial: 100ms, max: 1s, multiplier: 2, attempts: 2 }\n"
          "probes:\n  metadata: { interval: 5s }\n"
          "  custom:\n    - name: daemonizes\n      type: exec\n      timeout: 60s\n"
          "      interval: 1m\n      command: [\"/bin/sh\", \"-c\", \"(setsid sh -c 'trap \\\"\\\" "
@@ -357,6 +360,7 @@ TEST_CASE("failed guest-attribute writes: the first failure and the recovery are
   mds.addFault(fake::statusFault(500, "/computeMetadata/v1/instance/guest-attributes/", 3));
   TempDir dir;
   writeFile(dir / "g.yaml",
+            "provider: gce\n"
             "metadata: { timeout: 500ms }\n"
             "retry: { initial: 100ms, max: 1s, multiplier: 2, attempts: 2 }\n"
             "probes:\n  metadata: { interval: 1s }\n"

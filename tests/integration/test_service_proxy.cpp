@@ -67,9 +67,12 @@ struct Mesh {
     return c;
   }
 
+  // For the real binary. provider: gce, not auto: the machine's own firmware must not
+  // decide (on an EC2 or Azure host the service_proxy probe, GCE-only, would be off).
   std::string yaml() const {
     const Config c = config();
-    return "metadata: { timeout: 500ms }\n"
+    return "provider: gce\n"
+           "metadata: { timeout: 500ms }\n"
            "retry: { initial: 100ms, max: 1s, multiplier: 2, attempts: 3 }\n"
            "probes:\n"
            "  metadata: { interval: 1s }\n"
