@@ -96,10 +96,12 @@ TEST_CASE("run: SIGTERM stops gracefully with exit 0 within the flush bound", "[
   mds.addFault(fake::hangFault());
   auto start = std::chrono::steady_clock::now();
   REQUIRE(child.signal(SIGTERM));
-  int code = child.wait(10s);
+  int code = child.wait(20s);
   auto took = std::chrono::steady_clock::now() - start;
   if (code == -1) child.killHard();
   CHECK(code == 0);
-  CHECK(took < 7s);
+  // Unbounded, the stop would wait on the hung server for good; the margin over the 5 s
+  // flush bound is for a loaded machine and the sanitizer builds.
+  CHECK(took < 10s);
   CHECK_THAT(readFile(dir / "serial.log"), Catch::Contains("guestpulse stopping"));
 }

@@ -164,7 +164,7 @@ TEST_CASE("custom http: a closed port or a hung server is custom.http_unreachabl
   const std::string hung = "http://" + mds.endpoint() + kId;
   auto start = std::chrono::steady_clock::now();
   ProbeResult timeout = rig.run(httpProbe(hung, 200, 300ms));
-  CHECK(std::chrono::steady_clock::now() - start < 2s);
+  CHECK(std::chrono::steady_clock::now() - start < 5s);  // far below the hang
   CHECK(timeout.cause == "custom.http_unreachable");
   CHECK(timeout.message.rfind("GET " + hung + ": read response from " + mds.endpoint(), 0) == 0);
   CHECK(timeout.message.find("timeout after") != std::string::npos);
@@ -222,7 +222,7 @@ TEST_CASE("custom tcp: a connect that is never answered is custom.tcp_timeout", 
   auto start = std::chrono::steady_clock::now();
   ProbeResult r = rig.run(tcpProbe(target, 300ms));
   for (int fd : fillers) ::close(fd);
-  CHECK(std::chrono::steady_clock::now() - start < 2s);
+  CHECK(std::chrono::steady_clock::now() - start < 5s);  // far below the hang
   CHECK(r.state == State::Failed);
   CHECK(r.cause == "custom.tcp_timeout");
   CHECK(r.message == "connect to " + target + ": timeout after 300ms");
@@ -254,7 +254,7 @@ TEST_CASE("custom exec: a hung command is killed at the timeout: custom.exec_tim
   Rig rig;
   auto start = std::chrono::steady_clock::now();
   ProbeResult r = rig.run(execProbe({"/bin/sleep", "10"}, 300ms));
-  CHECK(std::chrono::steady_clock::now() - start < 2s);
+  CHECK(std::chrono::steady_clock::now() - start < 5s);  // far below the hang
   CHECK(r.state == State::Failed);
   CHECK(r.cause == "custom.exec_timeout");
   CHECK(r.message == "killed after 300ms (no output)");
