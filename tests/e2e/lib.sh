@@ -306,6 +306,10 @@ e2e_topology_up() {
   mkdir "/etc/netns/$E2E_VM" || e2e_skip "cannot create /etc/netns/$E2E_VM"
   e2e_write_hosts_with_mapping "$(E2E_VM_HOSTS)"
   e2e_write_resolv "$(E2E_VM_RESOLV)" "$E2E_MDS_IP"
+  # The agent reads proxy variables from /etc/environment too: the vm namespace gets an
+  # empty one, so a proxy set on the machine running the tests never leaks into a verdict
+  # (test_proxy_faults.sh sets its own). `ip netns exec` only binds over files that exist.
+  if [[ -f /etc/environment ]]; then : >"/etc/netns/$E2E_VM/environment"; fi
 }
 
 e2e_route_add() { ip -n "$E2E_VM" route replace "$E2E_MDS_IP" dev veth0; }
