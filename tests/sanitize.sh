@@ -14,6 +14,7 @@ kinds=("$@")
 ((${#kinds[@]})) || kinds=(asan tsan)
 summary=()
 status=0  # the first failing run's exit status; every kind runs regardless
+run_summary=${GUESTPULSE_RUN_SUMMARY:-/dev/null}  # run-all.sh's closing summary
 
 for kind in "${kinds[@]}"; do
   case $kind in
@@ -39,11 +40,9 @@ for kind in "${kinds[@]}"; do
       --output-on-failure --timeout 600 || kind_rc=$?
   else
     "$dir/tests/unit_tests" "[serial],[exec],[hostile],[serial_reporter]" || kind_rc=$?
-    if ((kind_rc)); then
-      echo "sanitize: tsan unit tests: FAILED (exit $kind_rc)" >>"${GUESTPULSE_RUN_SUMMARY:-/dev/null}"
-    else
-      echo "sanitize: tsan unit tests: passed" >>"${GUESTPULSE_RUN_SUMMARY:-/dev/null}"
-    fi
+    verdict=passed
+    ((kind_rc == 0)) || verdict="FAILED (exit $kind_rc)"
+    echo "sanitize: tsan unit tests: $verdict" >>"$run_summary"
   fi
   if ((kind_rc && status == 0)); then status=$kind_rc; fi
   t2=$(date +%s)

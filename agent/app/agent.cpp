@@ -181,11 +181,13 @@ void Agent::start() {
   asio::co_spawn(io_, heartbeatLoop(), asio::detached);
   if (!config_.report.metrics.listen.empty()) {
     metrics_ = std::make_unique<MetricsServer>(
-        io_.get_executor(), MetricsServer::Options{config_.report.metrics.listen}, [this] {
+        io_.get_executor(), MetricsServer::Options{config_.report.metrics.listen},
+        [this, provider = std::string(toString(provider_.provider)),
+         source = std::string(provider_.detected ? "detected" : "configured")] {
           MetricsSnapshot snapshot = snapshotFrom(health_, metadata_->counters(), attributes_.get(),
                                                   serial_.get(), started_, GUESTPULSE_VERSION);
-          snapshot.provider = std::string(toString(provider_.provider));
-          snapshot.providerSource = provider_.detected ? "detected" : "configured";
+          snapshot.provider = provider;
+          snapshot.providerSource = source;
           return renderPrometheus(snapshot);
         });
     if (std::string error = metrics_->start(); !error.empty()) {

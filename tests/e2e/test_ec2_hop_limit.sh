@@ -1,12 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end: EC2's PUT response hop limit, diagnosed by the agent through a real router.
 # fake-mds (--provider ec2 --hop-limit 1) sends its token answers with IP TTL 1, as EC2
-# does with HttpPutResponseHopLimit 1. Four namespaces, nothing on the host's network:
-#
-#   gp-far-<pid>  169.254.20.2/30 --veth-- 169.254.20.1/30  gp-rtr-<pid> (ip_forward=1)
-#                                          169.254.21.1/30 --veth-- 169.254.21.2/30  gp-imds-<pid>
-#   gp-near-<pid> 169.254.22.2/30 --veth-------------------------- 169.254.22.1/30  (+ 169.254.169.254/32,
-#                                                                                   fake-mds on :80)
+# does with HttpPutResponseHopLimit 1. Four namespaces, nothing on the host's network (the
+# topology is drawn at e2e_routed_topology_up in lib.sh; fake-mds listens in gp-imds-<pid>):
 #
 #   - the agent two hops away (behind the router, as in a container): `check --json` and
 #     the running agent's serial line say FAILED imds.hop_limit, with the fix

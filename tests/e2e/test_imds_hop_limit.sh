@@ -2,12 +2,8 @@
 # EC2's hop limit, emulated for real: fake-mds (--provider ec2) sends its IMDSv2 token
 # answers with the IP TTL set to the PUT response hop limit, so a client one routed hop
 # away never gets a token while one on the same link does, and raising the limit to 2
-# lets the far one through. Four namespaces, nothing on the host's own network:
-#
-#   gp-far-<pid>  169.254.20.2/30 --veth-- 169.254.20.1/30  gp-rtr-<pid> (ip_forward=1)
-#                                          169.254.21.1/30 --veth-- 169.254.21.2/30  gp-imds-<pid>
-#   gp-near-<pid> 169.254.22.2/30 --veth-------------------------- 169.254.22.1/30  (+ 169.254.169.254/32,
-#                                                                                   fake-mds on :80)
+# lets the far one through. Four namespaces, nothing on the host's own network (the
+# topology is drawn at e2e_routed_topology_up in lib.sh; fake-mds listens in gp-imds-<pid>):
 #
 #   sudo bash tests/e2e/test_imds_hop_limit.sh PATH/TO/guestpulse PATH/TO/fake-mds
 # Exit 0 all passed, 1 any failed, 77 skipped (not root, no namespaces; reason printed).
